@@ -1,0 +1,260 @@
+//! One adapter per application: how to sign in (page and API), where the session
+//! credential lives, which request proves it valid, how to sign out, how to
+//! change the password, and the realtime channel. Steps only talk to this trait,
+//! so a new application is a new adapter, not new steps.
+
+pub mod rocketchat;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::browser::BrowserSession;
+use crate::config::TargetConfig;
+use crate::model::{Credential, Observation};
+use crate::probe::{Http, ProbeError};
+use crate::secret::{Masker, Secret};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AppId {
+    RocketChat,
+    Chatwoot,
+}
+
+impl AppId {
+    pub const ALL: [AppId; 2] = [AppId::RocketChat, AppId::Chatwoot];
+
+    /// The Gherkin tag and configuration key: `rocketchat`, `chatwoot`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::RocketChat => "rocketchat",
+            Self::Chatwoot => "chatwoot",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RocketChat => "Rocket.Chat",
+            Self::Chatwoot => "Chatwoot",
+        }
+    }
+
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.tag() == tag.trim_start_matches('@'))
+    }
+}
+
+/// A future returned by an adapter; errors are infrastructure trouble, never findings.
+pub type Fut<'a, T> = Pin<Box<dyn Future<Output = anyhow::Result<T>> + 'a>>;
+
+/// How a sign-in through the login page ended.
+#[derive(Debug, Clone)]
+pub enum UiSignIn {
+    SignedIn,
+    /// The page refused and showed this.
+    Rejected {
+        shown: String,
+    },
+}
+
+/// How a sign-in through the API ended.
+#[derive(Debug, Clone)]
+pub enum ApiSignIn {
+    SignedIn(Credential),
+    Rejected { evidence: String },
+}
+
+/// Whether the application accepted a credential, and the exchange that shows it.
+#[derive(Debug, Clone)]
+pub struct Acceptance {
+    pub accepted: bool,
+    pub evidence: String,
+}
+
+/// An authenticated realtime connection kept open.
+pub trait RealtimeLink {
+    /// Waits up to `within` for the server to end this connection's session; the reason if it did.
+    fn ended_within(&mut self, within: Duration) -> Fut<'_, Option<String>>;
+    fn close(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()>>>;
+}
+
+/// One deployment, ready to be probed.
+pub struct Target {
+    pub config: TargetConfig,
+    pub http: Http,
+    pub masker: Masker,
+}
+
+impl Target {
+    pub fn new(config: TargetConfig, masker: Masker) -> Result<Self, ProbeError> {
+        masker.register(&config.account.password);
+        let http = Http::new(&config.url, config.insecure_tls, masker.clone())?;
+        Ok(Self {
+            config,
+            http,
+            masker,
+        })
+    }
+
+    pub fn app(&self) -> AppId {
+        self.config.app
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.config.url
+    }
+
+    /// Registers every secret of `cred` so no output shows it whole.
+    pub fn remember(&self, cred: &Credential) {
+        for s in cred.secrets() {
+            self.masker.register(s);
+        }
+    }
+}
+
+pub trait Adapter: Send + Sync {
+    fn app(&self) -> AppId;
+
+    /// The page a signed-out browser opens to sign in.
+    fn login_page(&self, t: &Target) -> Url;
+
+    /// Whether a cookie of this name carries the session (known names, any prefix).
+    fn is_session_cookie(&self, name: &str) -> bool;
+
+    /// Every session credential the browser holds, wherever the application keeps it,
+    /// preferred first. Several can coexist (a stale or planted value beside the live one).
+    fn credentials_in(&self, obs: &Observation) -> Vec<Credential>;
+
+    /// Checks the URL serves this application; a short description for the log.
+    fn identify<'a>(&'a self, t: &'a Target) -> Fut<'a, String>;
+
+    fn sign_in_ui<'a>(
+        &'a self,
+        t: &'a Target,
+        b: &'a BrowserSession,
+        login: &'a str,
+        password: &'a Secret,
+    ) -> Fut<'a, UiSignIn>;
+
+    /// Whether the page shows a signed-in user (waits for the page to settle).
+    fn is_signed_in_ui<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, bool>;
+
+    fn sign_out_ui<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, ()>;
+
+    /// Plants `fake` wherever the application reads a session from; returns the places.
+    fn plant<'a>(
+        &'a self,
+        t: &'a Target,
+        b: &'a BrowserSession,
+        fake: &'a Secret,
+    ) -> Fut<'a, Vec<String>>;
+
+    /// A link that would sign a browser in with `cred`, if the application has such links.
+    fn token_link(&self, t: &Target, cred: &Credential) -> Option<Url>;
+
+    fn sign_in_api<'a>(
+        &'a self,
+        t: &'a Target,
+        login: &'a str,
+        password: &'a Secret,
+    ) -> Fut<'a, ApiSignIn>;
+
+    /// Replays `cred` against the API's "who am I" request.
+    fn accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance>;
+
+    fn sign_out_api<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, String>;
+
+    /// Changes the password using `cred`; the evidence of the exchange.
+    fn change_password<'a>(
+        &'a self,
+        t: &'a Target,
+        cred: &'a Credential,
+        current: &'a Secret,
+        new: &'a Secret,
+    ) -> Fut<'a, String>;
+
+    /// Opens a fresh realtime connection and authenticates it with `cred`.
+    fn realtime_accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance>;
+
+    fn realtime_open<'a>(
+        &'a self,
+        t: &'a Target,
+        cred: &'a Credential,
+    ) -> Fut<'a, Box<dyn RealtimeLink>>;
+
+    /// Expiries the application advertised to its client for this session (not cookies).
+    fn advertised_expiry<'a>(
+        &'a self,
+        t: &'a Target,
+        cred: &'a Credential,
+        obs: Option<&'a Observation>,
+    ) -> Fut<'a, Vec<(String, DateTime<Utc>)>>;
+
+    /// How late the application may enforce expiry on its API (a periodic sweep).
+    fn expiry_slack(&self) -> Duration;
+
+    /// How long the server may take to close a realtime connection whose session ended.
+    fn realtime_close_deadline(&self) -> Duration;
+
+    /// A strong password the application's policy accepts.
+    fn new_password(&self) -> Secret;
+}
+
+/// The live session among the credentials a browser holds: the only candidate, or the
+/// one the API accepts. The note says how it was chosen when there was a choice.
+pub async fn live_credential(
+    a: &dyn Adapter,
+    t: &Target,
+    obs: &Observation,
+) -> anyhow::Result<Option<(Credential, Option<String>)>> {
+    let candidates = a.credentials_in(obs);
+    for c in &candidates {
+        t.remember(c);
+    }
+    if candidates.len() <= 1 {
+        return Ok(candidates.into_iter().next().map(|c| (c, None)));
+    }
+    for c in &candidates {
+        if a.accepts(t, c).await?.accepted {
+            let note = format!(
+                "{} candidate tokens in the browser; the API accepts the one in {}",
+                candidates.len(),
+                c.found_in.join(", ")
+            );
+            return Ok(Some((c.clone(), Some(note))));
+        }
+    }
+    let first = candidates.into_iter().next();
+    Ok(first.map(|c| {
+        (
+            c,
+            Some("several candidate tokens in the browser; the API accepts none".to_string()),
+        )
+    }))
+}
+
+/// The adapter for `app`.
+pub fn adapter(app: AppId) -> Option<Arc<dyn Adapter>> {
+    match app {
+        AppId::RocketChat => Some(Arc::new(rocketchat::RocketChat)),
+        AppId::Chatwoot => None,
+    }
+}
+
+/// A password with upper, lower, digit and special characters and no long repeats.
+pub fn strong_password() -> Secret {
+    const ALNUM: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 20];
+    rand::fill(&mut bytes[..]);
+    let body: String = bytes
+        .iter()
+        .map(|b| ALNUM[*b as usize % ALNUM.len()] as char)
+        .collect();
+    Secret::new(format!("Sd-{body}-9aZ!"))
+}

@@ -1,0 +1,636 @@
+//! The Rocket.Chat adapter. Every app fact it relies on lives in [`facts`].
+
+pub mod facts;
+
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use chrono::{DateTime, Utc};
+use reqwest::Method;
+use serde_json::{Value, json};
+use url::Url;
+
+use super::{Acceptance, Adapter, ApiSignIn, AppId, Fut, RealtimeLink, Target, UiSignIn};
+use crate::browser::BrowserSession;
+use crate::model::{Credential, Observation};
+use crate::probe::ws::ws_url;
+use crate::probe::{JsonSocket, Received};
+use crate::secret::Secret;
+
+pub struct RocketChat;
+
+const PAGE_WAIT: Duration = Duration::from_secs(20);
+const DDP_WAIT: Duration = Duration::from_secs(10);
+
+impl RocketChat {
+    fn auth_headers(cred: &Credential, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match cred.part("user_id") {
+            // REST reads only these two headers (cookies are ignored on /api/v1).
+            Some(uid) => rb
+                .header(facts::HEADER_USER_ID, uid.expose())
+                .header(facts::HEADER_AUTH_TOKEN, cred.token.expose()),
+            // Without a user id (a cookie-only session) present the cookie instead.
+            None => rb.header(
+                "Cookie",
+                format!("{}={}", facts::COOKIE_TOKEN, cred.token.expose()),
+            ),
+        }
+    }
+
+    /// Opens `/websocket`, completes the DDP handshake and sends `login {resume}`.
+    async fn ddp_resume(
+        t: &Target,
+        token: &Secret,
+    ) -> anyhow::Result<(JsonSocket, Result<Value, String>)> {
+        let url = ws_url(t.url(), facts::WEBSOCKET);
+        let mut ws = JsonSocket::connect(&url, t.config.insecure_tls, &[]).await?;
+        ws.send(&json!({"msg": "connect", "version": "1", "support": ["1"]}))
+            .await?;
+        match ws
+            .recv_until(
+                DDP_WAIT,
+                |m| m["msg"] == "connected" || m["msg"] == "failed",
+                pong,
+            )
+            .await
+        {
+            Received::Message(m) if m["msg"] == "connected" => {}
+            other => bail!("DDP handshake on {url} failed: {other:?}"),
+        }
+        ws.send(&json!({"msg": "method", "method": "login", "id": "sd-1", "params": [{"resume": token.expose()}]}))
+            .await?;
+        match ws
+            .recv_until(
+                DDP_WAIT,
+                |m| m["msg"] == "result" && m["id"] == "sd-1",
+                pong,
+            )
+            .await
+        {
+            Received::Message(m) => {
+                let outcome = match m.get("error") {
+                    Some(e) => Err(format!(
+                        "error {} \"{}\"",
+                        e.get("error").cloned().unwrap_or(Value::Null),
+                        e.get("reason").and_then(Value::as_str).unwrap_or_default()
+                    )),
+                    None => Ok(m.get("result").cloned().unwrap_or(Value::Null)),
+                };
+                Ok((ws, outcome))
+            }
+            Received::Closed(why) => {
+                Ok((ws, Err(format!("connection closed by the server ({why})"))))
+            }
+            Received::TimedOut => bail!("no answer to DDP login within {} s", DDP_WAIT.as_secs()),
+        }
+    }
+}
+
+/// Answers DDP pings while waiting for something else.
+fn pong(m: &Value) -> Option<Value> {
+    (m["msg"] == "ping").then(|| json!({"msg": "pong"}))
+}
+
+/// `Meteor.loginTokenExpires` is a JavaScript `Date#toString()`; also accept ISO and epoch ms.
+pub fn parse_js_date(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(d.with_timezone(&Utc));
+    }
+    if let Ok(ms) = s.trim().parse::<i64>() {
+        return DateTime::from_timestamp_millis(ms);
+    }
+    // "Tue Feb 24 2026 10:00:00 GMT+0000 (Coordinated Universal Time)"
+    let head: String = s.split(" (").next().unwrap_or(s).to_string();
+    DateTime::parse_from_str(&head, "%a %b %d %Y %H:%M:%S GMT%z")
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+fn date_of(v: &Value) -> Option<DateTime<Utc>> {
+    v.get("$date")
+        .and_then(Value::as_i64)
+        .and_then(DateTime::from_timestamp_millis)
+}
+
+struct DdpLink {
+    ws: Option<JsonSocket>,
+}
+
+impl RealtimeLink for DdpLink {
+    fn ended_within(&mut self, within: Duration) -> Fut<'_, Option<String>> {
+        Box::pin(async move {
+            let Some(ws) = self.ws.as_mut() else {
+                return Ok(Some("already closed".into()));
+            };
+            // Nothing is expected on an idle DDP socket but pings; a close ends the session.
+            match ws.recv_until(within, |_| false, pong).await {
+                Received::Closed(why) => {
+                    self.ws = None;
+                    Ok(Some(why))
+                }
+                _ => Ok(None),
+            }
+        })
+    }
+
+    fn close(mut self: Box<Self>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+        Box::pin(async move {
+            if let Some(ws) = self.ws.take() {
+                ws.close().await;
+            }
+        })
+    }
+}
+
+impl Adapter for RocketChat {
+    fn app(&self) -> AppId {
+        AppId::RocketChat
+    }
+
+    fn login_page(&self, t: &Target) -> Url {
+        t.http.url(facts::HOME)
+    }
+
+    fn is_session_cookie(&self, name: &str) -> bool {
+        facts::is_token_cookie(name)
+    }
+
+    fn credentials_in(&self, obs: &Observation) -> Vec<Credential> {
+        // The client keeps the token in Meteor's storage keys and in rc_token; the
+        // hardened reference target keeps it only in an HttpOnly cookie.
+        let mut tokens: Vec<(Secret, String)> = Vec::new();
+        for (area, store) in [
+            ("localStorage", &obs.local_storage),
+            ("sessionStorage", &obs.session_storage),
+        ] {
+            if let Some(v) = store.get(facts::STORAGE_TOKEN).filter(|v| !v.is_empty()) {
+                tokens.push((v.clone(), format!("{area} {}", facts::STORAGE_TOKEN)));
+            }
+        }
+        for c in obs
+            .cookies
+            .iter()
+            .filter(|c| facts::is_token_cookie(&c.name) && !c.value.is_empty())
+        {
+            tokens.push((
+                Secret::new(decode_uri(c.value.expose())),
+                format!("cookie {}", c.name),
+            ));
+        }
+        let user_id = [&obs.local_storage, &obs.session_storage]
+            .iter()
+            .find_map(|s| {
+                s.get(facts::STORAGE_USER_ID)
+                    .filter(|v| !v.is_empty())
+                    .cloned()
+            })
+            .or_else(|| {
+                obs.cookies
+                    .iter()
+                    .find(|c| facts::is_user_id_cookie(&c.name) && !c.value.is_empty())
+                    .map(|c| Secret::new(decode_uri(c.value.expose())))
+            });
+        let expires = [&obs.local_storage, &obs.session_storage]
+            .iter()
+            .find_map(|s| s.get(facts::STORAGE_TOKEN_EXPIRES))
+            .and_then(|v| parse_js_date(v.expose()));
+        let mut out: Vec<Credential> = Vec::new();
+        for (token, place) in tokens {
+            if out.iter().any(|c| c.token == token) {
+                continue;
+            }
+            let mut cred = Credential::new(token.clone(), place);
+            cred.found_in = obs.places_holding(token.expose());
+            if let Some(uid) = &user_id {
+                cred.parts.insert("user_id", uid.clone());
+            }
+            cred.expires_at = expires;
+            out.push(cred);
+        }
+        out
+    }
+
+    fn identify<'a>(&'a self, t: &'a Target) -> Fut<'a, String> {
+        Box::pin(async move {
+            let r = t
+                .http
+                .send(t.http.request(Method::GET, facts::INFO))
+                .await?;
+            let ok = r.status == 200
+                && r.json()
+                    .and_then(|j| j.get("success").and_then(Value::as_bool))
+                    == Some(true);
+            if !ok {
+                bail!(
+                    "{} does not look like Rocket.Chat: GET {} answered {}. Check SESSIONDRILL_ROCKETCHAT_URL",
+                    t.url(),
+                    facts::INFO,
+                    r.summary(&t.masker)
+                );
+            }
+            Ok(format!(
+                "Rocket.Chat at {} (GET {} → 200)",
+                t.url(),
+                facts::INFO
+            ))
+        })
+    }
+
+    fn sign_in_ui<'a>(
+        &'a self,
+        t: &'a Target,
+        b: &'a BrowserSession,
+        login: &'a str,
+        password: &'a Secret,
+    ) -> Fut<'a, UiSignIn> {
+        Box::pin(async move {
+            b.goto(&self.login_page(t)).await?;
+            let which = b
+                .wait_any(&[facts::SEL_USERNAME, facts::SEL_SIGNED_IN], PAGE_WAIT)
+                .await
+                .context("the Rocket.Chat login form did not appear (is the setup wizard done?)")?;
+            if which == 1 {
+                bail!("the browser is already signed in; a fresh browser was expected");
+            }
+            b.fill(facts::SEL_USERNAME, login).await?;
+            b.fill(facts::SEL_PASSWORD, password.expose()).await?;
+            b.click(facts::SEL_SUBMIT).await?;
+            let outcome = b
+                .wait_any(&[facts::SEL_SIGNED_IN, facts::SEL_LOGIN_ERROR], PAGE_WAIT)
+                .await
+                .context("after submitting the login form neither the app nor an error appeared")?;
+            if outcome == 0 {
+                return Ok(UiSignIn::SignedIn);
+            }
+            let shown = b
+                .exec(
+                    "const a = document.querySelector('[role=alert]'); return a ? a.textContent : 'fields marked invalid';",
+                    vec![],
+                )
+                .await?;
+            Ok(UiSignIn::Rejected {
+                shown: shown.as_str().unwrap_or_default().to_string(),
+            })
+        })
+    }
+
+    fn is_signed_in_ui<'a>(&'a self, _t: &'a Target, b: &'a BrowserSession) -> Fut<'a, bool> {
+        Box::pin(async move {
+            let which = b
+                .wait_any(&[facts::SEL_SIGNED_IN, facts::SEL_USERNAME], PAGE_WAIT)
+                .await?;
+            Ok(which == 0)
+        })
+    }
+
+    fn sign_out_ui<'a>(&'a self, _t: &'a Target, b: &'a BrowserSession) -> Fut<'a, ()> {
+        Box::pin(async move {
+            b.click(facts::SEL_USER_MENU)
+                .await
+                .context("the user menu (sidebar avatar) is not visible")?;
+            b.click_xpath(facts::XPATH_LOGOUT, Duration::from_secs(5))
+                .await?;
+            b.wait_any(&[facts::SEL_USERNAME], PAGE_WAIT)
+                .await
+                .context("the login form did not come back after Logout")?;
+            Ok(())
+        })
+    }
+
+    fn plant<'a>(
+        &'a self,
+        t: &'a Target,
+        b: &'a BrowserSession,
+        fake: &'a Secret,
+    ) -> Fut<'a, Vec<String>> {
+        Box::pin(async move {
+            let page = self.login_page(t);
+            b.goto(&page).await?;
+            let https = t.url().scheme() == "https";
+            let mut places = Vec::new();
+            let mut names = vec![facts::COOKIE_TOKEN.to_string()];
+            if https {
+                names.push(format!("__Host-{}", facts::COOKIE_TOKEN));
+            }
+            for name in names {
+                b.plant_cookie(&page, &name, fake.expose(), https).await?;
+                places.push(format!("cookie {name}"));
+            }
+            b.plant_storage(facts::STORAGE_TOKEN, fake.expose()).await?;
+            places.push(format!("localStorage {}", facts::STORAGE_TOKEN));
+            Ok(places)
+        })
+    }
+
+    fn token_link(&self, t: &Target, cred: &Credential) -> Option<Url> {
+        let mut u = t.http.url(facts::HOME);
+        u.query_pairs_mut()
+            .append_pair(facts::QUERY_RESUME_TOKEN, cred.token.expose());
+        if let Some(uid) = cred.part("user_id") {
+            u.query_pairs_mut()
+                .append_pair(facts::QUERY_USER_ID, uid.expose());
+        }
+        Some(u)
+    }
+
+    fn sign_in_api<'a>(
+        &'a self,
+        t: &'a Target,
+        login: &'a str,
+        password: &'a Secret,
+    ) -> Fut<'a, ApiSignIn> {
+        Box::pin(async move {
+            let body = json!({"user": login, "password": password.expose()});
+            let r = t
+                .http
+                .send(t.http.request(Method::POST, facts::LOGIN).json(&body))
+                .await?;
+            let j = r.json().unwrap_or(Value::Null);
+            match r.status {
+                200 => {
+                    let token = j
+                        .pointer("/data/authToken")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| {
+                            anyhow!(
+                                "sign-in answered 200 without data.authToken: {}",
+                                r.summary(&t.masker)
+                            )
+                        })?;
+                    let uid = j
+                        .pointer("/data/userId")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let cred =
+                        Credential::new(Secret::new(token), "sign-in response data.authToken")
+                            .with_part("user_id", Secret::new(uid));
+                    t.remember(&cred);
+                    Ok(ApiSignIn::SignedIn(cred))
+                }
+                401 if j["error"] == "totp-required" => bail!(
+                    "the account has two-factor authentication; use a test user without 2FA (or disable \
+                     Accounts_TwoFactorAuthentication_By_Email_Auto_Opt_In and create it unverified)"
+                ),
+                401 if j["error"]
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("error-login-blocked")) =>
+                {
+                    bail!(
+                        "Rocket.Chat has blocked sign-ins ({}); wait for Block_Multiple_Failed_Logins to expire",
+                        j["error"]
+                    )
+                }
+                401 => Ok(ApiSignIn::Rejected {
+                    evidence: r.summary(&t.masker),
+                }),
+                429 => bail!(
+                    "Rocket.Chat rate-limited the sign-in ({}). Raise API_Enable_Rate_Limiter_Limit_Calls_Default \
+                     or disable the limiter on the test deployment",
+                    r.summary(&t.masker)
+                ),
+                _ => bail!("unexpected answer to sign-in: {}", r.summary(&t.masker)),
+            }
+        })
+    }
+
+    fn accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance> {
+        Box::pin(async move {
+            t.remember(cred);
+            let r = t
+                .http
+                .send(Self::auth_headers(
+                    cred,
+                    t.http.request(Method::GET, facts::ME),
+                ))
+                .await?;
+            match r.status {
+                200 => Ok(Acceptance {
+                    accepted: true,
+                    evidence: r.summary(&t.masker),
+                }),
+                401 | 403 => Ok(Acceptance {
+                    accepted: false,
+                    evidence: r.summary(&t.masker),
+                }),
+                429 => bail!(
+                    "rate-limited while replaying the session: {}",
+                    r.summary(&t.masker)
+                ),
+                _ => bail!(
+                    "unexpected answer to {}: {}",
+                    facts::ME,
+                    r.summary(&t.masker)
+                ),
+            }
+        })
+    }
+
+    fn sign_out_api<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, String> {
+        Box::pin(async move {
+            let r = t
+                .http
+                .send(Self::auth_headers(
+                    cred,
+                    t.http.request(Method::POST, facts::LOGOUT),
+                ))
+                .await?;
+            if r.status != 200 {
+                bail!("sign-out through the API failed: {}", r.summary(&t.masker));
+            }
+            Ok(r.summary(&t.masker))
+        })
+    }
+
+    fn change_password<'a>(
+        &'a self,
+        t: &'a Target,
+        cred: &'a Credential,
+        current: &'a Secret,
+        new: &'a Secret,
+    ) -> Fut<'a, String> {
+        Box::pin(async move {
+            // The current password goes as its SHA-256 hex (2FA method "password").
+            let body = json!({"data": {"newPassword": new.expose(), "currentPassword": facts::password_digest(current.expose())}});
+            let rb = Self::auth_headers(
+                cred,
+                t.http.request(Method::POST, facts::UPDATE_OWN_BASIC_INFO),
+            )
+            .json(&body);
+            let r = t.http.send(rb).await?;
+            if r.status != 200 {
+                bail!("the password change was refused: {}", r.summary(&t.masker));
+            }
+            Ok(r.summary(&t.masker))
+        })
+    }
+
+    fn realtime_accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance> {
+        Box::pin(async move {
+            let (ws, outcome) = Self::ddp_resume(t, &cred.token).await?;
+            ws.close().await;
+            let url = ws_url(t.url(), facts::WEBSOCKET);
+            Ok(match outcome {
+                Ok(result) => Acceptance {
+                    accepted: true,
+                    evidence: t.masker.scrub(&format!(
+                        "DDP login {{resume}} on {} → result type {}",
+                        url.path(),
+                        result.get("type").cloned().unwrap_or(Value::Null)
+                    )),
+                },
+                Err(e) => Acceptance {
+                    accepted: false,
+                    evidence: format!("DDP login {{resume}} on {} → {e}", url.path()),
+                },
+            })
+        })
+    }
+
+    fn realtime_open<'a>(
+        &'a self,
+        t: &'a Target,
+        cred: &'a Credential,
+    ) -> Fut<'a, Box<dyn RealtimeLink>> {
+        Box::pin(async move {
+            let (ws, outcome) = Self::ddp_resume(t, &cred.token).await?;
+            if let Err(e) = outcome {
+                ws.close().await;
+                bail!("the realtime channel refused the session before the test began: {e}");
+            }
+            Ok(Box::new(DdpLink { ws: Some(ws) }) as Box<dyn RealtimeLink>)
+        })
+    }
+
+    fn advertised_expiry<'a>(
+        &'a self,
+        t: &'a Target,
+        cred: &'a Credential,
+        obs: Option<&'a Observation>,
+    ) -> Fut<'a, Vec<(String, DateTime<Utc>)>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            if let Some(at) = obs
+                .and_then(|o| self.credentials_in(o).into_iter().next())
+                .and_then(|c| c.expires_at)
+            {
+                out.push((format!("localStorage {}", facts::STORAGE_TOKEN_EXPIRES), at));
+            }
+            // What every client is told at login: the DDP result's tokenExpires.
+            let (ws, outcome) = Self::ddp_resume(t, &cred.token).await?;
+            ws.close().await;
+            if let Some(at) = outcome
+                .ok()
+                .as_ref()
+                .and_then(|r| r.get("tokenExpires"))
+                .and_then(date_of)
+            {
+                out.push(("DDP login result tokenExpires".to_string(), at));
+            }
+            Ok(out)
+        })
+    }
+
+    fn expiry_slack(&self) -> Duration {
+        facts::EXPIRE_TOKENS_INTERVAL
+    }
+
+    fn realtime_close_deadline(&self) -> Duration {
+        facts::SOCKET_CLOSE_DEADLINE
+    }
+
+    fn new_password(&self) -> Secret {
+        super::strong_password()
+    }
+}
+
+/// Cookie values are `encodeURI`'d by the client.
+fn decode_uri(s: &str) -> String {
+    url::form_urlencoded::parse(format!("v={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::BrowserCookie;
+
+    #[test]
+    fn parses_meteor_token_expiry_strings() {
+        let d = parse_js_date("Tue Feb 24 2026 10:00:00 GMT+0000 (Coordinated Universal Time)")
+            .unwrap();
+        assert_eq!(d.to_rfc3339(), "2026-02-24T10:00:00+00:00");
+        assert!(parse_js_date("2026-02-24T10:00:00Z").is_some());
+        assert!(parse_js_date("1771927200000").is_some());
+        assert!(parse_js_date("soon").is_none());
+    }
+
+    fn cookie(name: &str, value: &str) -> BrowserCookie {
+        BrowserCookie {
+            name: name.into(),
+            value: Secret::new(value),
+            domain: "rocketchat.test".into(),
+            path: "/".into(),
+            secure: true,
+            http_only: false,
+            same_site: None,
+            expires: None,
+        }
+    }
+
+    #[test]
+    fn finds_the_credential_in_storage_and_cookies() {
+        let mut o = Observation::empty();
+        o.local_storage.insert(
+            facts::STORAGE_TOKEN.into(),
+            Secret::new("TOKEN-abcdefghijklmnopqrstuvwxyz0123456789"),
+        );
+        o.local_storage.insert(
+            facts::STORAGE_USER_ID.into(),
+            Secret::new("uid17charsxxxxxxx"),
+        );
+        o.cookies.push(cookie(
+            "rc_token",
+            "TOKEN-abcdefghijklmnopqrstuvwxyz0123456789",
+        ));
+        let all = RocketChat.credentials_in(&o);
+        assert_eq!(all.len(), 1, "one token in two places is one candidate");
+        let c = &all[0];
+        assert_eq!(c.part("user_id").unwrap().expose(), "uid17charsxxxxxxx");
+        assert_eq!(
+            c.found_in,
+            vec!["cookie rc_token", "localStorage Meteor.loginToken"]
+        );
+    }
+
+    #[test]
+    fn finds_a_cookie_only_credential() {
+        let mut o = Observation::empty();
+        o.cookies.push(cookie(
+            "__Host-rc_token",
+            "TOKEN-abcdefghijklmnopqrstuvwxyz0123456789",
+        ));
+        o.cookies.push(cookie("__Host-rc_uid", "uid"));
+        let c = &RocketChat.credentials_in(&o)[0];
+        assert_eq!(c.found_in, vec!["cookie __Host-rc_token"]);
+        assert_eq!(c.part("user_id").unwrap().expose(), "uid");
+        assert!(RocketChat.credentials_in(&Observation::empty()).is_empty());
+    }
+
+    #[test]
+    fn a_planted_storage_value_beside_a_cookie_is_a_second_candidate() {
+        let mut o = Observation::empty();
+        o.local_storage.insert(
+            facts::STORAGE_TOKEN.into(),
+            Secret::new("PLANTED-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        );
+        o.cookies.push(cookie(
+            "__Host-rc_token",
+            "REAL-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+        ));
+        let all = RocketChat.credentials_in(&o);
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].found_in, vec!["cookie __Host-rc_token"]);
+    }
+}

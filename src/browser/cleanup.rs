@@ -1,0 +1,114 @@
+//! No Chromium or chromedriver outlives a run: every process we start is
+//! registered here and killed on drop, on a panic's unwind, and on Ctrl-C.
+//!
+//! Killing chromedriver does not kill Chromium (measured), so sessions are closed
+//! first, browsers are killed by their `goog:processID`, and Chromium itself is
+//! launched through `setpriv --pdeathsig KILL` so it dies with its driver even if
+//! this process is killed outright.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+#[derive(Default)]
+struct Registry {
+    browsers: BTreeSet<u32>,
+    drivers: BTreeSet<u32>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    browsers: BTreeSet::new(),
+    drivers: BTreeSet::new(),
+});
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn register_browser(pid: u32) {
+    registry().browsers.insert(pid);
+}
+
+pub fn forget_browser(pid: u32) {
+    registry().browsers.remove(&pid);
+}
+
+pub fn register_driver(pid: u32) {
+    registry().drivers.insert(pid);
+}
+
+pub fn forget_driver(pid: u32) {
+    registry().drivers.remove(&pid);
+}
+
+pub fn kill(pid: u32) {
+    if pid > 1 {
+        // SAFETY: kill(2) with a pid we started; a stale pid at worst gets ESRCH.
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGKILL);
+        }
+    }
+}
+
+/// Kills every registered browser, then every driver, and reaps what it can.
+pub fn kill_all() {
+    let (browsers, drivers) = {
+        let mut r = registry();
+        (
+            std::mem::take(&mut r.browsers),
+            std::mem::take(&mut r.drivers),
+        )
+    };
+    for pid in browsers.into_iter().chain(drivers) {
+        kill(pid);
+    }
+    reap_orphans();
+}
+
+/// Makes this process adopt orphaned descendants (a Chromium whose driver died),
+/// so they can be reaped here instead of lingering as zombies.
+pub fn become_subreaper() {
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only changes this process's attributes.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+}
+
+/// Reaps exited children without blocking.
+pub fn reap_orphans() {
+    loop {
+        let mut status = 0;
+        // SAFETY: non-blocking waitpid on any child; only collects exit statuses.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if pid <= 0 {
+            break;
+        }
+    }
+}
+
+/// Counts live (non-zombie) processes named `name`, for tests and the run summary.
+pub fn count_processes(name: &str) -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            // "pid (comm) state ..."
+            let Some(open) = stat.find('(') else {
+                return false;
+            };
+            let Some(close) = stat.rfind(')') else {
+                return false;
+            };
+            let comm = &stat[open + 1..close];
+            let state = stat[close + 1..].trim_start().chars().next().unwrap_or('Z');
+            comm == name && state != 'Z'
+        })
+        .count()
+}

@@ -1,0 +1,359 @@
+//! One WebDriver session (one fresh Chromium profile) per scenario: navigation,
+//! forms, the full cookie jar through CDP, web storage and screenshots.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, Locator};
+use serde_json::{Value, json};
+use tokio::sync::OwnedSemaphorePermit;
+use url::Url;
+
+use super::BrowserError;
+use super::cleanup;
+use crate::model::{BrowserCookie, Observation, SameSite};
+use crate::secret::Secret;
+
+/// A Chrome DevTools Protocol command sent through chromedriver
+/// (`POST /session/{id}/goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base_url: &Url, session_id: Option<&str>) -> Result<Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &Url) -> (reqwest::Method, Option<String>) {
+        (
+            reqwest::Method::POST,
+            Some(json!({"cmd": self.cmd, "params": self.params}).to_string()),
+        )
+    }
+}
+
+pub struct BrowserSession {
+    client: Option<Client>,
+    pid: Option<u32>,
+    _permit: OwnedSemaphorePermit,
+}
+
+fn cmd_err(what: &str, e: impl std::fmt::Display) -> BrowserError {
+    BrowserError::Command(format!("{what}: {e}"))
+}
+
+impl BrowserSession {
+    pub(super) fn new(client: Client, pid: Option<u32>, permit: OwnedSemaphorePermit) -> Self {
+        if let Some(p) = pid {
+            cleanup::register_browser(p);
+        }
+        Self {
+            client: Some(client),
+            pid,
+            _permit: permit,
+        }
+    }
+
+    fn client(&self) -> Result<&Client, BrowserError> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| BrowserError::Command("the browser session is closed".into()))
+    }
+
+    pub async fn goto(&self, url: &Url) -> Result<(), BrowserError> {
+        self.client()?
+            .goto(url.as_str())
+            .await
+            .map_err(|e| cmd_err(&format!("open {url}"), e))
+    }
+
+    pub async fn current_url(&self) -> Result<Url, BrowserError> {
+        self.client()?
+            .current_url()
+            .await
+            .map_err(|e| cmd_err("read the current URL", e))
+    }
+
+    /// Runs `script` in the page and returns its value.
+    pub async fn exec(&self, script: &str, args: Vec<Value>) -> Result<Value, BrowserError> {
+        self.client()?
+            .execute(script, args)
+            .await
+            .map_err(|e| cmd_err("run page script", e))
+    }
+
+    async fn find(&self, locator: Locator<'_>) -> Option<fantoccini::elements::Element> {
+        let el = self.client().ok()?.find(locator).await.ok()?;
+        match el.is_displayed().await {
+            Ok(true) => Some(el),
+            _ => None,
+        }
+    }
+
+    /// Whether a visible element matches the CSS selector now.
+    pub async fn is_visible(&self, css: &str) -> bool {
+        self.find(Locator::Css(css)).await.is_some()
+    }
+
+    /// Polls until one of `selectors` (CSS) is visible; returns its index.
+    pub async fn wait_any(
+        &self,
+        selectors: &[&str],
+        within: Duration,
+    ) -> Result<usize, BrowserError> {
+        let started = Instant::now();
+        loop {
+            for (i, css) in selectors.iter().enumerate() {
+                if self.find(Locator::Css(css)).await.is_some() {
+                    return Ok(i);
+                }
+            }
+            if started.elapsed() >= within {
+                let url = self
+                    .current_url()
+                    .await
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
+                return Err(BrowserError::Timeout(format!(
+                    "none of [{}] appeared within {} s on {url}",
+                    selectors.join(" | "),
+                    within.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) -> Result<(), BrowserError> {
+        let el = self
+            .find(Locator::Css(css))
+            .await
+            .ok_or_else(|| BrowserError::Command(format!("no visible field {css}")))?;
+        el.clear()
+            .await
+            .map_err(|e| cmd_err(&format!("clear {css}"), e))?;
+        el.send_keys(text)
+            .await
+            .map_err(|e| cmd_err(&format!("type into {css}"), e))
+    }
+
+    pub async fn click(&self, css: &str) -> Result<(), BrowserError> {
+        let el = self
+            .find(Locator::Css(css))
+            .await
+            .ok_or_else(|| BrowserError::Command(format!("nothing visible to click at {css}")))?;
+        el.click()
+            .await
+            .map_err(|e| cmd_err(&format!("click {css}"), e))
+    }
+
+    /// Clicks the first visible element matching `xpath`, waiting up to `within`.
+    pub async fn click_xpath(&self, xpath: &str, within: Duration) -> Result<(), BrowserError> {
+        let started = Instant::now();
+        loop {
+            if let Some(el) = self.find(Locator::XPath(xpath)).await {
+                return el
+                    .click()
+                    .await
+                    .map_err(|e| cmd_err(&format!("click {xpath}"), e));
+            }
+            if started.elapsed() >= within {
+                return Err(BrowserError::Timeout(format!(
+                    "{xpath} did not appear within {} s",
+                    within.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn cdp(&self, cmd: &'static str, params: Value) -> Result<Value, BrowserError> {
+        self.client()?
+            .issue_cmd(Cdp { cmd, params })
+            .await
+            .map_err(|e| cmd_err(cmd, e))
+    }
+
+    /// Every cookie in the browser, with the attributes as set; unlike WebDriver's
+    /// cookie list, CDP also shows other paths and an unset SameSite.
+    pub async fn cookies(&self) -> Result<Vec<BrowserCookie>, BrowserError> {
+        let v = match self.cdp("Storage.getCookies", json!({})).await {
+            Ok(v) => v,
+            Err(_) => self.cdp("Network.getAllCookies", json!({})).await?,
+        };
+        let list = v
+            .get("cookies")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        Ok(list.iter().filter_map(parse_cdp_cookie).collect())
+    }
+
+    /// Sets a cookie as the page's origin would receive it; `url` makes it host-only.
+    pub async fn plant_cookie(
+        &self,
+        url: &Url,
+        name: &str,
+        value: &str,
+        secure: bool,
+    ) -> Result<(), BrowserError> {
+        let mut params = json!({"name": name, "value": value, "url": url.as_str(), "path": "/", "secure": secure});
+        if secure {
+            params["sameSite"] = json!("Lax");
+        }
+        let r = self.cdp("Network.setCookie", params).await?;
+        if r.get("success").and_then(Value::as_bool) == Some(false) {
+            return Err(BrowserError::Command(format!(
+                "the browser refused to set cookie {name}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// localStorage and sessionStorage of the current page.
+    pub async fn storage(
+        &self,
+    ) -> Result<(BTreeMap<String, Secret>, BTreeMap<String, Secret>), BrowserError> {
+        let v = self
+            .exec(
+                "const dump = s => { const o = {}; for (let i = 0; i < s.length; i++) { const k = s.key(i); o[k] = s.getItem(k); } return o; };\
+                 return [dump(window.localStorage), dump(window.sessionStorage)];",
+                vec![],
+            )
+            .await?;
+        let to_map = |v: Option<&Value>| -> BTreeMap<String, Secret> {
+            v.and_then(Value::as_object)
+                .map(|o| {
+                    o.iter()
+                        .map(|(k, v)| (k.clone(), Secret::new(v.as_str().unwrap_or_default())))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Ok((to_map(v.get(0)), to_map(v.get(1))))
+    }
+
+    /// Writes `key` = `value` into the page's localStorage.
+    pub async fn plant_storage(&self, key: &str, value: &str) -> Result<(), BrowserError> {
+        self.exec(
+            "window.localStorage.setItem(arguments[0], arguments[1]); return true;",
+            vec![json!(key), json!(value)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Everything the browser holds for the current page, at this moment.
+    pub async fn observe(&self) -> Result<Observation, BrowserError> {
+        let cookies = self.cookies().await?;
+        let (local_storage, session_storage) = self.storage().await?;
+        let script_cookies = self.exec("return document.cookie;", vec![]).await?;
+        Ok(Observation {
+            url: self
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
+            cookies,
+            local_storage,
+            session_storage,
+            script_cookies: Secret::new(script_cookies.as_str().unwrap_or_default()),
+            taken_at: Utc::now(),
+        })
+    }
+
+    pub async fn screenshot(&self, path: &Path) -> Result<(), BrowserError> {
+        let png = self
+            .client()?
+            .screenshot()
+            .await
+            .map_err(|e| cmd_err("screenshot", e))?;
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        std::fs::write(path, png).map_err(|e| cmd_err(&format!("write {}", path.display()), e))
+    }
+
+    /// Ends the WebDriver session (chromedriver closes Chromium), then makes sure.
+    pub async fn close(mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), client.close()).await;
+        }
+        if let Some(pid) = self.pid.take() {
+            cleanup::kill(pid);
+            cleanup::forget_browser(pid);
+        }
+    }
+}
+
+impl Drop for BrowserSession {
+    fn drop(&mut self) {
+        // Not closed (a panic, Ctrl-C): no async here, so kill the browser by its pid.
+        if let Some(pid) = self.pid.take() {
+            cleanup::kill(pid);
+            cleanup::forget_browser(pid);
+        }
+    }
+}
+
+fn parse_cdp_cookie(c: &Value) -> Option<BrowserCookie> {
+    let s = |k: &str| {
+        c.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let b = |k: &str| c.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let session = b("session");
+    let expires = c
+        .get("expires")
+        .and_then(Value::as_f64)
+        .filter(|e| !session && *e > 0.0);
+    Some(BrowserCookie {
+        name: c.get("name")?.as_str()?.to_string(),
+        value: Secret::new(s("value")),
+        domain: s("domain"),
+        path: s("path"),
+        secure: b("secure"),
+        http_only: b("httpOnly"),
+        same_site: c
+            .get("sameSite")
+            .and_then(Value::as_str)
+            .and_then(SameSite::parse),
+        expires,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cdp_cookie_without_samesite_reads_as_unset() {
+        let c = parse_cdp_cookie(&json!({
+            "name": "rc_token", "value": "v", "domain": "rocketchat.test", "path": "/",
+            "expires": -1, "size": 9, "httpOnly": false, "secure": true, "session": true
+        }))
+        .unwrap();
+        assert_eq!(c.same_site, None);
+        assert!(c.expires.is_none());
+        assert!(c.host_only());
+        let d = parse_cdp_cookie(&json!({
+            "name": "x", "value": "v", "domain": ".rocketchat.test", "path": "/",
+            "expires": 1900000000.5, "httpOnly": true, "secure": true, "session": false, "sameSite": "Strict"
+        }))
+        .unwrap();
+        assert_eq!(d.same_site, Some(SameSite::Strict));
+        assert!(!d.host_only());
+        assert!(d.expires.is_some());
+    }
+}

@@ -1,0 +1,385 @@
+//! The command line: run the suite (default), `serve` a reference target,
+//! `steps` (the phrase book) and `check` (validate features without running).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use cucumber::gherkin::tagexpr::TagOperation;
+
+use crate::apps::AppId;
+use crate::config::{self, Config};
+use crate::duration;
+use crate::refapp::{self, Posture, RefOptions, Weakness};
+use crate::report::{Outcome, RunReport};
+use crate::runner::{self, RunOptions, plan::Filters, reference};
+use crate::secret::Secret;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sessiondrill",
+    version,
+    about = "Proves with a real browser that a Rocket.Chat or Chatwoot \
+deployment manages sessions safely.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the suite (the default): against configured targets, or the built-in reference targets.
+    Run(RunArgs),
+    /// Run a reference target standalone, to point the suite at it as an external target.
+    Serve(ServeArgs),
+    /// Print every step phrase with an example, for writing scenarios.
+    Steps,
+    /// Check the feature files (syntax, known steps, application tags) without running them.
+    Check {
+        #[arg(long, value_name = "DIR")]
+        features: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct RunArgs {
+    /// Only scenarios matching this tag expression, e.g. "@rocketchat and not @slow".
+    #[arg(short = 't', long, value_name = "EXPR")]
+    pub tags: Option<String>,
+    /// Only scenarios whose name matches this regular expression.
+    #[arg(short = 'n', long, value_name = "REGEX")]
+    pub name: Option<String>,
+    /// Same as --name (so `cargo test --test suite NAME` works).
+    #[arg(value_name = "NAME")]
+    pub filter: Option<String>,
+    /// Directory of .feature files [default: ./features].
+    #[arg(long, value_name = "DIR")]
+    pub features: Option<PathBuf>,
+    /// Configuration file [default: ./sessiondrill.toml if present].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where reports go [default: target/sessiondrill].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// At most this many scenarios at once.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Run @slow scenarios even when they would wait longer than a minute.
+    #[arg(long)]
+    pub allow_slow: bool,
+    /// Run @destructive scenarios (password change, always changed back) against configured targets.
+    #[arg(long)]
+    pub allow_destructive: bool,
+    /// Posture of the built-in reference targets used when no target is configured.
+    #[arg(long, value_name = "as-shipped|hardened")]
+    pub posture: Option<String>,
+    /// Weaknesses to switch on in the built-in reference targets (comma-separated).
+    #[arg(long, value_name = "LIST")]
+    pub weaken: Option<String>,
+    /// Print only the verdict table and the summary.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    // Flags `cargo test` passes to every test binary; accepted and ignored.
+    #[arg(long, hide = true)]
+    pub nocapture: bool,
+    #[arg(long, hide = true)]
+    pub show_output: bool,
+    #[arg(long, hide = true, value_name = "N")]
+    pub test_threads: Option<String>,
+    #[arg(long, hide = true, value_name = "WHEN")]
+    pub color: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// rocketchat or chatwoot.
+    pub app: String,
+    #[arg(long, default_value = "hardened", value_name = "as-shipped|hardened")]
+    pub posture: String,
+    /// Weaknesses to switch on (comma-separated); see the README for the list.
+    #[arg(long, value_name = "LIST")]
+    pub weaken: Option<String>,
+    /// Idle timeout of the hardened posture [default: 30m].
+    #[arg(long, value_name = "DURATION")]
+    pub idle_timeout: Option<String>,
+    /// Token lifetime [default: 12h hardened, the app's own as-shipped].
+    #[arg(long, value_name = "DURATION")]
+    pub max_lifetime: Option<String>,
+    #[arg(long, default_value_t = 8443)]
+    pub https_port: u16,
+    #[arg(long, default_value_t = 8080)]
+    pub http_port: u16,
+    /// Host name to answer as (the suite maps *.test to 127.0.0.1) [default: <app>.test].
+    #[arg(long)]
+    pub host: Option<String>,
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// The account's user name (Rocket.Chat) or e-mail (Chatwoot) [default: sessiondrill].
+    #[arg(long)]
+    pub user: Option<String>,
+    /// The account's password [default: $SESSIONDRILL_<APP>_PASSWORD, else the README's demo password].
+    #[arg(long)]
+    pub password: Option<String>,
+}
+
+/// The demo password of `sessiondrill serve` when none is given (documented in the README).
+pub const DEMO_PASSWORD: &str = "Drill-Demo-Passw0rd!";
+
+fn fail(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("sessiondrill: {msg}");
+    2
+}
+
+fn default_features() -> PathBuf {
+    let local = PathBuf::from("features");
+    if local.is_dir() {
+        local
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("features")
+    }
+}
+
+fn default_out() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"));
+    target.join("sessiondrill")
+}
+
+pub fn filters(args: &RunArgs) -> Result<Filters, String> {
+    let tags = match &args.tags {
+        Some(t) => Some(t.parse::<TagOperation>().map_err(|e| {
+            format!(
+                "--tags `{t}` is not a tag expression ({e}); e.g. \"@rocketchat and not @slow\""
+            )
+        })?),
+        None => None,
+    };
+    let name_src = args.name.clone().or_else(|| args.filter.clone());
+    let name = match &name_src {
+        Some(n) => Some(
+            regex::Regex::new(n)
+                .map_err(|e| format!("--name `{n}` is not a regular expression: {e}"))?,
+        ),
+        None => None,
+    };
+    Ok(Filters {
+        tags,
+        tags_text: args.tags.clone(),
+        name,
+    })
+}
+
+/// Runs the suite; with no target configured, against reference targets in `default_posture`.
+/// Returns the process exit code: 0 all passed, 1 findings or errors, 2 bad input or preflight.
+pub async fn run_suite(args: RunArgs, default_posture: Posture) -> i32 {
+    crate::browser::cleanup::become_subreaper();
+    let mut config = match Config::load(args.config.as_deref(), &config::process_env) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    config.allow_slow |= args.allow_slow;
+    config.allow_destructive |= args.allow_destructive;
+    let filters = match filters(&args) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    let features = args.features.clone().unwrap_or_else(default_features);
+    let mut _reference = None;
+    let (title, is_reference) = if config.targets.is_empty() {
+        let posture = match args.posture.as_deref().map(Posture::parse).transpose() {
+            Ok(p) => p.unwrap_or(default_posture),
+            Err(e) => return fail(e),
+        };
+        let weaknesses = match args.weaken.as_deref().map(Weakness::parse_list).transpose() {
+            Ok(w) => w.unwrap_or_default(),
+            Err(e) => return fail(e),
+        };
+        let refs =
+            match reference::start(&AppId::ALL, posture, &weaknesses, reference::SCALED).await {
+                Ok(r) => r,
+                Err(e) => return fail(format!("cannot start the reference targets: {e:#}")),
+            };
+        let title = format!(
+            "No target configured: running against the built-in {} (time-scaled: idle timeout {}, maximum lifetime {}, grace {}).",
+            refs.describe(),
+            duration::human(reference::SCALED.idle_timeout),
+            duration::human(reference::SCALED.max_lifetime),
+            duration::human(reference::SCALED.grace)
+        );
+        config.targets = refs.configs.clone();
+        _reference = Some(refs);
+        (title, true)
+    } else {
+        let list: Vec<String> = config
+            .targets
+            .iter()
+            .map(|t| format!("{} at {}", t.app.name(), t.url))
+            .collect();
+        (format!("Configured targets: {}.", list.join("; ")), false)
+    };
+    if !args.quiet {
+        println!("{title}");
+    }
+    let out_dir = args.out.clone().unwrap_or_else(default_out);
+    let opts = RunOptions {
+        config,
+        features,
+        filters,
+        out_dir: out_dir.clone(),
+        progress: !args.quiet,
+        concurrency: args.concurrency,
+        title,
+        reference: is_reference,
+        handle_interrupts: true,
+    };
+    let report = match runner::run(opts).await {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    print_report(&report, &out_dir);
+    if report.success() { 0 } else { 1 }
+}
+
+pub fn print_report(report: &RunReport, out_dir: &Path) {
+    println!("\n{}", report.verdict_table());
+    match report.write_files(out_dir) {
+        Ok(files) => {
+            let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+            println!("Reports: {}", names.join(", "));
+        }
+        Err(e) => eprintln!(
+            "sessiondrill: could not write reports to {}: {e}",
+            out_dir.display()
+        ),
+    }
+    for f in &report.restore_failures {
+        println!("PASSWORD NOT RESTORED: {f}");
+    }
+    if report.count(Outcome::NotRun) > 0 {
+        println!("Not run scenarios are listed above with the setting that enables them.");
+    }
+    println!("{}", report.totals_line());
+    println!("{}", report.summary_line());
+}
+
+/// `sessiondrill serve`: a reference target until Ctrl-C.
+pub async fn serve(args: ServeArgs) -> i32 {
+    let Some(app) = AppId::from_tag(&args.app) else {
+        return fail(format!(
+            "unknown application `{}`: use rocketchat or chatwoot",
+            args.app
+        ));
+    };
+    let posture = match Posture::parse(&args.posture) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let parse_d = |v: &Option<String>, flag: &str| -> Result<Option<Duration>, String> {
+        v.as_deref()
+            .map(|s| duration::parse(s).map_err(|e| format!("--{flag}: {e}")))
+            .transpose()
+    };
+    let (idle, lifetime) = match (
+        parse_d(&args.idle_timeout, "idle-timeout"),
+        parse_d(&args.max_lifetime, "max-lifetime"),
+    ) {
+        (Ok(i), Ok(l)) => (i, l),
+        (Err(e), _) | (_, Err(e)) => return fail(e),
+    };
+    let var = format!("SESSIONDRILL_{}_PASSWORD", app.tag().to_uppercase());
+    let password = args
+        .password
+        .clone()
+        .or_else(|| config::process_env(&var))
+        .unwrap_or_else(|| DEMO_PASSWORD.into());
+    let login = args.user.clone().unwrap_or_else(|| match app {
+        AppId::RocketChat => "sessiondrill".into(),
+        AppId::Chatwoot => "sessiondrill@chatwoot.test".into(),
+    });
+    let mut opts = RefOptions::new(app, posture, &login, Secret::new(password));
+    opts.idle_timeout = idle;
+    opts.max_lifetime = lifetime;
+    opts.https_port = args.https_port;
+    opts.http_port = args.http_port;
+    opts.bind = args.bind;
+    if let Some(h) = &args.host {
+        opts.host = h.clone();
+    }
+    opts.weaknesses = match args.weaken.as_deref().map(Weakness::parse_list).transpose() {
+        Ok(w) => w.unwrap_or_default(),
+        Err(e) => return fail(e),
+    };
+    let label = opts.label();
+    let running = match refapp::start(opts.clone()).await {
+        Ok(r) => r,
+        Err(e) => return fail(format!("{e:#}")),
+    };
+    let upper = app.tag().to_uppercase();
+    let login_var = if app == AppId::RocketChat {
+        "USER"
+    } else {
+        "EMAIL"
+    };
+    println!("{} reference target ({label}) is running:", app.name());
+    println!("  {}   (self-signed certificate)", running.https_url);
+    println!("  {}", running.http_url);
+    println!(
+        "Account {login}, password as given (--password, ${var}, or the README's demo password)."
+    );
+    println!("Run the suite against it from another terminal:");
+    println!(
+        "  SESSIONDRILL_{upper}_URL={} SESSIONDRILL_{upper}_HTTP_URL={} SESSIONDRILL_{upper}_{login_var}={login} \\\n  \
+         SESSIONDRILL_{upper}_PASSWORD=... SESSIONDRILL_IDLE_TIMEOUT={} SESSIONDRILL_MAX_LIFETIME={} cargo run --release",
+        running.https_url.as_str().trim_end_matches('/'),
+        running.http_url.as_str().trim_end_matches('/'),
+        duration::human(idle.unwrap_or(Duration::from_secs(1800))).replace(' ', ""),
+        duration::human(lifetime.unwrap_or(Duration::from_secs(12 * 3600))).replace(' ', ""),
+    );
+    println!("Press Ctrl-C to stop.");
+    let _ = tokio::signal::ctrl_c().await;
+    drop(running);
+    0
+}
+
+/// `sessiondrill check`: parse and validate features.
+pub fn check(features: Option<PathBuf>) -> i32 {
+    let dir = features.unwrap_or_else(default_features);
+    match runner::plan::load(&dir).and_then(|f| runner::plan::validate(&f).map(|()| f)) {
+        Ok(f) => {
+            let n: usize = f.iter().map(|f| runner::plan::scenarios(f).len()).sum();
+            println!(
+                "{}: {} features, {n} scenarios, every step known",
+                dir.display(),
+                f.len()
+            );
+            0
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// Parses the process arguments and runs the chosen command.
+pub async fn main_with(default_posture: Posture) -> i32 {
+    let cli = Cli::parse();
+    match cli.command {
+        None => run_suite(cli.run, default_posture).await,
+        Some(Command::Run(args)) => run_suite(args, default_posture).await,
+        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Steps) => {
+            print!("{}", crate::steps::phrase_book());
+            0
+        }
+        Some(Command::Check { features }) => check(features),
+    }
+}
+
+/// Weakness names, for help texts.
+pub fn weakness_names() -> BTreeSet<&'static str> {
+    Weakness::ALL.iter().map(|w| w.name()).collect()
+}

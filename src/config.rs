@@ -1,0 +1,481 @@
+//! Targets, accounts and expectations, from environment variables and an optional
+//! `sessiondrill.toml`. The environment wins over the file, so CI can override a
+//! checked-in file without editing it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::apps::AppId;
+use crate::checks::timing::Expectations;
+use crate::duration;
+use crate::secret::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid: {message}")]
+    Toml { path: PathBuf, message: String },
+    #[error("{var}: {message}")]
+    Invalid { var: String, message: String },
+    #[error("{var} is set but {missing} is not: a target needs a URL, a user and a password")]
+    Incomplete { var: String, missing: String },
+}
+
+/// The account the suite signs in as.
+#[derive(Clone, Debug)]
+pub struct Account {
+    /// Username or e-mail, whatever the application's login form takes.
+    pub login: String,
+    pub password: Secret,
+}
+
+/// One deployment to test.
+#[derive(Clone, Debug)]
+pub struct TargetConfig {
+    pub app: AppId,
+    /// Where the application is served (normally https).
+    pub url: Url,
+    /// Where plain-HTTP requests go, to test the redirect; derived from `url` when unset.
+    pub http_url: Option<Url>,
+    pub account: Account,
+    /// Accept a certificate that is not publicly trusted (self-signed test deployments).
+    pub insecure_tls: bool,
+    pub expect: Expectations,
+    /// Overrides how late the application may enforce token expiry on its API.
+    pub expiry_slack: Option<Duration>,
+    /// A human description, e.g. "reference target (hardened)".
+    pub description: Option<String>,
+}
+
+impl TargetConfig {
+    /// The plain-HTTP URL to probe: configured, or the same host on port 80.
+    pub fn plain_http_url(&self) -> Url {
+        if let Some(u) = &self.http_url {
+            return u.clone();
+        }
+        let mut u = self.url.clone();
+        if u.scheme() == "https" {
+            let _ = u.set_scheme("http");
+            let _ = u.set_port(None);
+        }
+        u
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub targets: Vec<TargetConfig>,
+    pub webdriver_url: Option<Url>,
+    /// Run `@destructive` scenarios (password change) against configured targets.
+    pub allow_destructive: bool,
+    /// Run `@slow` scenarios even when their wait exceeds a minute.
+    pub allow_slow: bool,
+    pub max_browsers: usize,
+    /// Expectations to use for every target unless the target says otherwise.
+    pub expect: Expectations,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            targets: Vec::new(),
+            webdriver_url: None,
+            allow_destructive: false,
+            allow_slow: false,
+            max_browsers: 4,
+            expect: Expectations::ASVS,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    webdriver_url: Option<String>,
+    allow_destructive: Option<bool>,
+    allow_slow: Option<bool>,
+    insecure_tls: Option<bool>,
+    max_browsers: Option<usize>,
+    expect: Option<FileExpect>,
+    rocketchat: Option<FileTarget>,
+    chatwoot: Option<FileTarget>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileExpect {
+    idle_timeout: Option<String>,
+    max_lifetime: Option<String>,
+    grace: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTarget {
+    url: Option<String>,
+    http_url: Option<String>,
+    user: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+    insecure_tls: Option<bool>,
+    expiry_slack: Option<String>,
+}
+
+/// Where the settings come from; a function so tests can supply their own environment.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Config {
+    /// Loads `path` (or `SESSIONDRILL_CONFIG`, or `./sessiondrill.toml` if present) and the environment.
+    pub fn load(path: Option<&Path>, env: Env<'_>) -> Result<Self, ConfigError> {
+        let explicit = path
+            .map(Path::to_path_buf)
+            .or_else(|| env("SESSIONDRILL_CONFIG").map(PathBuf::from));
+        let file = match explicit {
+            Some(p) => Some(read_file(&p)?),
+            None => {
+                let default = PathBuf::from("sessiondrill.toml");
+                if default.is_file() {
+                    Some(read_file(&default)?)
+                } else {
+                    None
+                }
+            }
+        };
+        Self::from_parts(file.unwrap_or_default(), env)
+    }
+
+    fn from_parts(file: FileConfig, env: Env<'_>) -> Result<Self, ConfigError> {
+        let mut cfg = Config::default();
+        let fe = file.expect.unwrap_or_default();
+        cfg.expect.idle_timeout = pick_duration(env, "SESSIONDRILL_IDLE_TIMEOUT", fe.idle_timeout)?
+            .unwrap_or(cfg.expect.idle_timeout);
+        cfg.expect.max_lifetime = pick_duration(env, "SESSIONDRILL_MAX_LIFETIME", fe.max_lifetime)?
+            .unwrap_or(cfg.expect.max_lifetime);
+        cfg.expect.grace =
+            pick_duration(env, "SESSIONDRILL_GRACE", fe.grace)?.unwrap_or(cfg.expect.grace);
+        if cfg.expect.idle_timeout.is_zero() || cfg.expect.max_lifetime.is_zero() {
+            return Err(ConfigError::Invalid {
+                var: "SESSIONDRILL_IDLE_TIMEOUT / SESSIONDRILL_MAX_LIFETIME".into(),
+                message: "must be longer than zero".into(),
+            });
+        }
+        cfg.allow_destructive = pick_bool(
+            env,
+            "SESSIONDRILL_ALLOW_DESTRUCTIVE",
+            file.allow_destructive,
+        )?;
+        cfg.allow_slow = pick_bool(env, "SESSIONDRILL_ALLOW_SLOW", file.allow_slow)?;
+        if let Some(n) =
+            env("SESSIONDRILL_MAX_BROWSERS").map(|s| parse_count("SESSIONDRILL_MAX_BROWSERS", &s))
+        {
+            cfg.max_browsers = n?;
+        } else if let Some(n) = file.max_browsers {
+            cfg.max_browsers = n.max(1);
+        }
+        cfg.webdriver_url = match env("WEBDRIVER_URL").or(file.webdriver_url) {
+            Some(s) => Some(parse_url("WEBDRIVER_URL", &s)?),
+            None => None,
+        };
+        let insecure_default = match env("SESSIONDRILL_INSECURE_TLS") {
+            Some(s) => Some(parse_bool("SESSIONDRILL_INSECURE_TLS", &s)?),
+            None => file.insecure_tls,
+        };
+        for (app, ft) in [
+            (AppId::RocketChat, file.rocketchat),
+            (AppId::Chatwoot, file.chatwoot),
+        ] {
+            if let Some(t) = target_from(
+                app,
+                ft.unwrap_or_default(),
+                env,
+                insecure_default,
+                cfg.expect,
+            )? {
+                cfg.targets.push(t);
+            }
+        }
+        Ok(cfg)
+    }
+
+    pub fn target(&self, app: AppId) -> Option<&TargetConfig> {
+        self.targets.iter().find(|t| t.app == app)
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Toml {
+        path: path.into(),
+        message: e.to_string(),
+    })
+}
+
+fn target_from(
+    app: AppId,
+    ft: FileTarget,
+    env: Env<'_>,
+    insecure_default: Option<bool>,
+    expect: Expectations,
+) -> Result<Option<TargetConfig>, ConfigError> {
+    let prefix = format!("SESSIONDRILL_{}", app.tag().to_uppercase());
+    let login_key = match app {
+        AppId::RocketChat => "USER",
+        AppId::Chatwoot => "EMAIL",
+    };
+    let var = |suffix: &str| format!("{prefix}_{suffix}");
+    let url = env(&var("URL")).or(ft.url);
+    let login = env(&var(login_key)).or(ft.user).or(ft.email);
+    let password = env(&var("PASSWORD")).or(ft.password);
+    let Some(url_text) = url else {
+        if login.is_some() || password.is_some() {
+            return Err(ConfigError::Incomplete {
+                var: var(login_key),
+                missing: var("URL"),
+            });
+        }
+        return Ok(None);
+    };
+    let url = parse_url(&var("URL"), &url_text)?;
+    let login = login.ok_or_else(|| ConfigError::Incomplete {
+        var: var("URL"),
+        missing: var(login_key),
+    })?;
+    let password = password.ok_or_else(|| ConfigError::Incomplete {
+        var: var("URL"),
+        missing: var("PASSWORD"),
+    })?;
+    let http_url = match env(&var("HTTP_URL")).or(ft.http_url) {
+        Some(s) => Some(parse_url(&var("HTTP_URL"), &s)?),
+        None => None,
+    };
+    let insecure_tls = match ft.insecure_tls {
+        Some(b) => b,
+        None => insecure_default.unwrap_or_else(|| is_test_host(&url)),
+    };
+    let expiry_slack = pick_duration(env, &var("EXPIRY_SLACK"), ft.expiry_slack)?;
+    Ok(Some(TargetConfig {
+        app,
+        url,
+        http_url,
+        account: Account {
+            login,
+            password: Secret::new(password),
+        },
+        insecure_tls,
+        expect,
+        expiry_slack,
+        description: None,
+    }))
+}
+
+/// Hosts that can only be test deployments: `*.test`, `localhost`, loopback addresses.
+pub fn is_test_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            d == "localhost" || d.ends_with(".test") || d.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn parse_url(var: &str, s: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(s.trim()).map_err(|e| ConfigError::Invalid {
+        var: var.into(),
+        message: format!("`{s}` is not a URL ({e}); write it like https://chat.example.com"),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ConfigError::Invalid {
+            var: var.into(),
+            message: format!("`{s}` must be an http:// or https:// URL with a host"),
+        });
+    }
+    Ok(url)
+}
+
+fn pick_duration(
+    env: Env<'_>,
+    var: &str,
+    file: Option<String>,
+) -> Result<Option<Duration>, ConfigError> {
+    match env(var).or(file) {
+        Some(s) => duration::parse(&s)
+            .map(Some)
+            .map_err(|e| ConfigError::Invalid {
+                var: var.into(),
+                message: e.to_string(),
+            }),
+        None => Ok(None),
+    }
+}
+
+fn pick_bool(env: Env<'_>, var: &str, file: Option<bool>) -> Result<bool, ConfigError> {
+    match env(var) {
+        Some(s) => parse_bool(var, &s),
+        None => Ok(file.unwrap_or(false)),
+    }
+}
+
+fn parse_bool(var: &str, s: &str) -> Result<bool, ConfigError> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            var: var.into(),
+            message: format!("`{s}` is not a yes/no value (use 1 or 0)"),
+        }),
+    }
+}
+
+fn parse_count(var: &str, s: &str) -> Result<usize, ConfigError> {
+    s.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ConfigError::Invalid {
+            var: var.into(),
+            message: format!("`{s}` is not a positive number"),
+        })
+}
+
+/// A fixed environment for tests: a map lookup.
+pub fn env_from(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let map: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+    move |k: &str| map.get(k).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)], file: &str) -> Result<Config, ConfigError> {
+        let env = env_from(pairs);
+        let parsed: FileConfig = toml::from_str(file).map_err(|e| ConfigError::Toml {
+            path: "t".into(),
+            message: e.to_string(),
+        })?;
+        Config::from_parts(parsed, &env)
+    }
+
+    #[test]
+    fn nothing_configured_means_no_targets_and_asvs_defaults() {
+        let c = load(&[], "").unwrap();
+        assert!(c.targets.is_empty());
+        assert_eq!(c.expect, Expectations::ASVS);
+        assert!(!c.allow_destructive);
+    }
+
+    #[test]
+    fn environment_defines_a_rocketchat_target() {
+        let c = load(
+            &[
+                ("SESSIONDRILL_ROCKETCHAT_URL", "https://chat.example.com"),
+                ("SESSIONDRILL_ROCKETCHAT_USER", "alice"),
+                ("SESSIONDRILL_ROCKETCHAT_PASSWORD", "s3cret-pass"),
+                ("SESSIONDRILL_IDLE_TIMEOUT", "15m"),
+                ("SESSIONDRILL_ALLOW_DESTRUCTIVE", "1"),
+            ],
+            "",
+        )
+        .unwrap();
+        let t = c.target(AppId::RocketChat).unwrap();
+        assert_eq!(t.account.login, "alice");
+        assert_eq!(t.expect.idle_timeout, Duration::from_secs(900));
+        assert!(
+            !t.insecure_tls,
+            "public hosts verify certificates by default"
+        );
+        assert_eq!(t.plain_http_url().as_str(), "http://chat.example.com/");
+        assert!(c.allow_destructive);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file = r#"
+            [expect]
+            idle_timeout = "10m"
+            [rocketchat]
+            url = "https://rocketchat.test:8443"
+            user = "bob"
+            password = "from-file"
+        "#;
+        let c = load(
+            &[
+                ("SESSIONDRILL_ROCKETCHAT_USER", "carol"),
+                ("SESSIONDRILL_IDLE_TIMEOUT", "5m"),
+            ],
+            file,
+        )
+        .unwrap();
+        let t = c.target(AppId::RocketChat).unwrap();
+        assert_eq!(t.account.login, "carol");
+        assert_eq!(t.account.password.expose(), "from-file");
+        assert_eq!(t.expect.idle_timeout, Duration::from_secs(300));
+        assert!(t.insecure_tls, ".test hosts are test deployments");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let e = load(&[("SESSIONDRILL_IDLE_TIMEOUT", "soon")], "")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("SESSIONDRILL_IDLE_TIMEOUT") && e.contains("not a duration"),
+            "{e}"
+        );
+        let e = load(&[("SESSIONDRILL_ROCKETCHAT_URL", "chat.example.com")], "")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SESSIONDRILL_ROCKETCHAT_URL"), "{e}");
+        let e = load(&[("SESSIONDRILL_ROCKETCHAT_URL", "https://x.test")], "")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SESSIONDRILL_ROCKETCHAT_USER is not"), "{e}");
+        let e = load(&[("SESSIONDRILL_ALLOW_DESTRUCTIVE", "maybe")], "")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("yes/no"), "{e}");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        let e = load(
+            &[],
+            "[rocketchat]\nurl = \"https://a.test\"\nusername = \"x\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn test_hosts_are_recognised() {
+        for (u, expected) in [
+            ("https://rocketchat.test:8443", true),
+            ("http://localhost:3000", true),
+            ("http://127.0.0.1:3000", true),
+            ("https://chat.example.com", false),
+        ] {
+            assert_eq!(is_test_host(&Url::parse(u).unwrap()), expected, "{u}");
+        }
+    }
+}

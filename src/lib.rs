@@ -1,0 +1,16 @@
+//! sessiondrill: proves, with a real headless browser, that a Rocket.Chat or
+//! Chatwoot deployment manages sessions safely.
+
+pub mod apps;
+pub mod browser;
+pub mod checks;
+pub mod cli;
+pub mod config;
+pub mod duration;
+pub mod model;
+pub mod probe;
+pub mod refapp;
+pub mod report;
+pub mod runner;
+pub mod secret;
+pub mod steps;

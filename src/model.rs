@@ -1,0 +1,274 @@
+//! Data that flows between layers: what the browser held, and session credentials.
+//!
+//! Values of cookies and web storage are kept as [`Secret`]s: they may be
+//! session tokens and must never be printed whole.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::secret::Secret;
+
+/// The SameSite attribute as the browser recorded it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum SameSite {
+    Strict,
+    Lax,
+    None,
+}
+
+impl SameSite {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "strict" => Some(Self::Strict),
+            "lax" => Some(Self::Lax),
+            "none" | "no_restriction" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+
+/// One cookie in the browser's jar, with the attributes the server or script set.
+#[derive(Clone, Debug)]
+pub struct BrowserCookie {
+    pub name: String,
+    pub value: Secret,
+    /// As Chromium reports it: a leading dot means a Domain attribute was set.
+    pub domain: String,
+    pub path: String,
+    pub secure: bool,
+    pub http_only: bool,
+    /// `None` when no SameSite attribute was set (CDP omits it then).
+    pub same_site: Option<SameSite>,
+    /// Expiry as seconds since the epoch; `None` for a browser-session cookie.
+    pub expires: Option<f64>,
+}
+
+impl BrowserCookie {
+    /// True when the cookie was set without a Domain attribute.
+    pub fn host_only(&self) -> bool {
+        !self.domain.starts_with('.')
+    }
+
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.expires
+            .and_then(|secs| DateTime::from_timestamp(secs as i64, 0))
+    }
+
+    /// One line for evidence, value masked.
+    pub fn describe(&self) -> String {
+        let mut attrs = vec![
+            format!("Domain={}", self.domain),
+            format!("Path={}", self.path),
+        ];
+        if self.secure {
+            attrs.push("Secure".into());
+        }
+        if self.http_only {
+            attrs.push("HttpOnly".into());
+        }
+        match self.same_site {
+            Some(s) => attrs.push(format!("SameSite={s:?}")),
+            None => attrs.push("SameSite unset".into()),
+        }
+        match self.expires_at() {
+            Some(t) => attrs.push(format!("Expires={}", t.format("%Y-%m-%d %H:%M:%SZ"))),
+            None => attrs.push("session cookie".into()),
+        }
+        format!("{}={} ({})", self.name, self.value, attrs.join("; "))
+    }
+}
+
+/// Everything the browser held at one moment, read through WebDriver and CDP.
+#[derive(Clone, Debug)]
+pub struct Observation {
+    pub url: String,
+    pub cookies: Vec<BrowserCookie>,
+    pub local_storage: BTreeMap<String, Secret>,
+    pub session_storage: BTreeMap<String, Secret>,
+    /// `document.cookie` as page script sees it.
+    pub script_cookies: Secret,
+    pub taken_at: DateTime<Utc>,
+}
+
+impl Observation {
+    pub fn empty() -> Self {
+        Self {
+            url: String::new(),
+            cookies: Vec::new(),
+            local_storage: BTreeMap::new(),
+            session_storage: BTreeMap::new(),
+            script_cookies: Secret::new(""),
+            taken_at: Utc::now(),
+        }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<&BrowserCookie> {
+        self.cookies.iter().find(|c| c.name == name)
+    }
+
+    /// Every place in the browser whose value contains `needle`, e.g. `cookie rc_token`.
+    pub fn places_holding(&self, needle: &str) -> Vec<String> {
+        if needle.is_empty() {
+            return Vec::new();
+        }
+        let holds = |v: &Secret| contains_possibly_encoded(v.expose(), needle);
+        let mut places = Vec::new();
+        for c in &self.cookies {
+            if holds(&c.value) {
+                places.push(format!("cookie {}", c.name));
+            }
+        }
+        for (k, v) in &self.local_storage {
+            if holds(v) {
+                places.push(format!("localStorage {k}"));
+            }
+        }
+        for (k, v) in &self.session_storage {
+            if holds(v) {
+                places.push(format!("sessionStorage {k}"));
+            }
+        }
+        places
+    }
+
+    /// A summary for evidence: cookie names and storage keys, no values.
+    pub fn summary(&self) -> String {
+        let cookies: Vec<&str> = self.cookies.iter().map(|c| c.name.as_str()).collect();
+        let local: Vec<&str> = self.local_storage.keys().map(String::as_str).collect();
+        let session: Vec<&str> = self.session_storage.keys().map(String::as_str).collect();
+        format!(
+            "cookies [{}]; localStorage [{}]; sessionStorage [{}]",
+            cookies.join(", "),
+            local.join(", "),
+            session.join(", ")
+        )
+    }
+}
+
+/// True if `haystack` contains `needle` as is, or percent-encoded (cookie values often are).
+pub fn contains_possibly_encoded(haystack: &str, needle: &str) -> bool {
+    if haystack.contains(needle) {
+        return true;
+    }
+    let decoded = percent_decode(haystack);
+    decoded.contains(needle)
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// A captured session: the secret that identifies it and what the app needs with it.
+#[derive(Clone)]
+pub struct Credential {
+    /// The session token (Rocket.Chat auth token, Chatwoot access-token).
+    pub token: Secret,
+    /// Other parts the app requires to accept it (Rocket.Chat user id; Chatwoot client, uid).
+    pub parts: BTreeMap<&'static str, Secret>,
+    /// Long-lived secrets handed out with the session (Chatwoot api_access_token, pubsub_token).
+    pub extras: BTreeMap<&'static str, Secret>,
+    /// Where it was found, e.g. `cookie rc_token`, `sign-in response`.
+    pub found_in: Vec<String>,
+    /// The expiry the app advertised to the client, if any.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When this side obtained it.
+    pub obtained_at: DateTime<Utc>,
+}
+
+impl Credential {
+    pub fn new(token: Secret, found_in: impl Into<String>) -> Self {
+        Self {
+            token,
+            parts: BTreeMap::new(),
+            extras: BTreeMap::new(),
+            found_in: vec![found_in.into()],
+            expires_at: None,
+            obtained_at: Utc::now(),
+        }
+    }
+
+    pub fn part(&self, name: &str) -> Option<&Secret> {
+        self.parts.get(name)
+    }
+
+    pub fn with_part(mut self, name: &'static str, value: Secret) -> Self {
+        self.parts.insert(name, value);
+        self
+    }
+
+    /// Every secret this credential carries, for registering with the masker.
+    pub fn secrets(&self) -> Vec<&Secret> {
+        std::iter::once(&self.token)
+            .chain(self.parts.values())
+            .chain(self.extras.values())
+            .collect()
+    }
+}
+
+impl fmt::Display for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "token {}", self.token)?;
+        for (k, v) in &self.parts {
+            write!(f, ", {k} {v}")?;
+        }
+        if !self.found_in.is_empty() {
+            write!(f, " (from {})", self.found_in.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Credential({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs_with(cookie_value: &str, storage: &[(&str, &str)]) -> Observation {
+        let mut o = Observation::empty();
+        o.cookies.push(BrowserCookie {
+            name: "c".into(),
+            value: Secret::new(cookie_value),
+            domain: "a.test".into(),
+            path: "/".into(),
+            secure: true,
+            http_only: true,
+            same_site: None,
+            expires: None,
+        });
+        for (k, v) in storage {
+            o.local_storage.insert((*k).into(), Secret::new(*v));
+        }
+        o
+    }
+
+    #[test]
+    fn finds_token_in_encoded_cookie_and_storage() {
+        let token = "abc+def/ghi";
+        let o = obs_with(
+            "%7B%22t%22%3A%22abc%2Bdef%2Fghi%22%7D",
+            &[("k", "xx abc+def/ghi")],
+        );
+        assert_eq!(o.places_holding(token), vec!["cookie c", "localStorage k"]);
+        assert!(o.places_holding("nothere").is_empty());
+        assert!(o.places_holding("").is_empty());
+    }
+
+    #[test]
+    fn describe_masks_the_value() {
+        let o = obs_with("supersecretvalue1234", &[]);
+        let d = o.cookies[0].describe();
+        assert!(!d.contains("supersecretvalue1234"));
+        assert!(d.contains("HttpOnly") && d.contains("SameSite unset"));
+    }
+}

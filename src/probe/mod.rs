@@ -1,0 +1,7 @@
+//! Raw network probes: HTTP replays and realtime (websocket) channels.
+
+pub mod http;
+pub mod ws;
+
+pub use http::{Http, ProbeError, Reply};
+pub use ws::{JsonSocket, Received};

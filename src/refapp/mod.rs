@@ -1,0 +1,230 @@
+//! Reference targets: faithful stand-ins for Rocket.Chat and Chatwoot that run
+//! in-process (tests) or standalone (`sessiondrill serve`).
+//!
+//! A target runs in a *posture*: `as-shipped` reproduces the real application's
+//! defaults, `hardened` does everything the checks ask for. Single *weaknesses*
+//! switch one protection off, so the self-check can prove each check fails.
+
+pub mod rocketchat;
+pub mod tls;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use tokio::task::AbortHandle;
+use url::Url;
+
+use crate::apps::AppId;
+use crate::secret::Secret;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Posture {
+    AsShipped,
+    Hardened,
+}
+
+impl Posture {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "as-shipped" => Ok(Self::AsShipped),
+            "hardened" => Ok(Self::Hardened),
+            _ => Err(format!("unknown posture `{s}`: use as-shipped or hardened")),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AsShipped => "as-shipped",
+            Self::Hardened => "hardened",
+        }
+    }
+}
+
+macro_rules! weaknesses {
+    ($($variant:ident = $name:literal : $desc:literal,)*) => {
+        /// One protection switched off, by name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Weakness { $($variant,)* }
+
+        impl Weakness {
+            pub const ALL: &'static [Weakness] = &[$(Weakness::$variant,)*];
+
+            pub fn name(self) -> &'static str {
+                match self { $(Weakness::$variant => $name,)* }
+            }
+
+            pub fn describe(self) -> &'static str {
+                match self { $(Weakness::$variant => $desc,)* }
+            }
+        }
+    };
+}
+
+weaknesses! {
+    LogoutKeepsToken = "logout-keeps-token": "signing out leaves the token valid on the server",
+    PasswordChangeKeepsSessions = "password-change-keeps-sessions": "a password change leaves other sessions valid",
+    NoRotationAtLogin = "no-rotation-at-login": "signing in again returns the same token",
+    AdoptsPlantedToken = "adopts-planted-token": "a session token sent with the sign-in request is adopted",
+    NoHttpOnly = "no-httponly": "the session cookie lacks HttpOnly",
+    NoSecure = "no-secure": "the session cookie lacks Secure (and so its __Host- prefix)",
+    NoSameSite = "no-samesite": "the session cookie sets no SameSite",
+    NoHostPrefix = "no-host-prefix": "the session cookie has no __Host- prefix",
+    BroadCookieScope = "broad-cookie-scope": "the session cookie is set with a Domain attribute",
+    TokenInWebStorage = "token-in-web-storage": "the page stores the session token in localStorage",
+    NoIdleTimeout = "no-idle-timeout": "idle sessions never expire",
+    IdleIgnoresActivity = "idle-ignores-activity": "activity does not reset the idle timer",
+    NoAbsoluteTimeout = "no-absolute-timeout": "sessions live for the as-shipped 90 days",
+    NoHsts = "no-hsts": "HTTPS responses carry no Strict-Transport-Security",
+    NoHttpsRedirect = "no-https-redirect": "plain HTTP serves the application instead of redirecting",
+    LoginViaUrlToken = "login-via-url-token": "a ?resumeToken= link signs the browser in",
+    KeepsCookiesAfterLogout = "keeps-cookies-after-logout": "signing out leaves the session cookie in the browser",
+    AcceptsWrongPassword = "accepts-wrong-password": "any password signs the user in",
+    LoginIssuesDeadToken = "login-issues-dead-token": "the token handed out at sign-in is already expired",
+}
+
+impl Weakness {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|w| w.name() == s.trim())
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|w| w.name()).collect();
+                format!("unknown weakness `{s}`; known: {}", names.join(", "))
+            })
+    }
+
+    /// Parses a comma-separated list.
+    pub fn parse_list(s: &str) -> Result<BTreeSet<Self>, String> {
+        s.split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(Self::parse)
+            .collect()
+    }
+}
+
+impl fmt::Display for Weakness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How to run one reference target.
+#[derive(Clone, Debug)]
+pub struct RefOptions {
+    pub app: AppId,
+    pub posture: Posture,
+    pub weaknesses: BTreeSet<Weakness>,
+    /// Hardened idle timeout (as-shipped has none); default 30 minutes.
+    pub idle_timeout: Option<Duration>,
+    /// Token lifetime: hardened default 12 hours, as-shipped the app's own default.
+    pub max_lifetime: Option<Duration>,
+    /// How often expired tokens are swept (Rocket.Chat: every 10 minutes).
+    pub sweep_interval: Option<Duration>,
+    /// The host name the target answers as (browsers map `*.test` to loopback).
+    pub host: String,
+    pub bind: IpAddr,
+    /// 0 picks a free port.
+    pub https_port: u16,
+    pub http_port: u16,
+    pub login: String,
+    pub password: Secret,
+}
+
+impl RefOptions {
+    pub fn new(app: AppId, posture: Posture, login: &str, password: Secret) -> Self {
+        Self {
+            app,
+            posture,
+            weaknesses: BTreeSet::new(),
+            idle_timeout: None,
+            max_lifetime: None,
+            sweep_interval: None,
+            host: format!("{}.test", app.tag()),
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            https_port: 0,
+            http_port: 0,
+            login: login.to_string(),
+            password,
+        }
+    }
+
+    pub fn has(&self, w: Weakness) -> bool {
+        self.weaknesses.contains(&w)
+    }
+
+    /// `hardened + no-httponly` style label.
+    pub fn label(&self) -> String {
+        let mut s = self.posture.name().to_string();
+        for w in &self.weaknesses {
+            s.push_str(" + ");
+            s.push_str(w.name());
+        }
+        s
+    }
+}
+
+/// A running reference target; dropping it stops its servers.
+pub struct RefApp {
+    pub app: AppId,
+    pub https_url: Url,
+    pub http_url: Url,
+    pub label: String,
+    tasks: Vec<AbortHandle>,
+}
+
+impl RefApp {
+    pub fn new(
+        app: AppId,
+        https: SocketAddr,
+        http: SocketAddr,
+        host: &str,
+        label: String,
+        tasks: Vec<AbortHandle>,
+    ) -> Self {
+        let url = |scheme: &str, port: u16| {
+            Url::parse(&format!("{scheme}://{host}:{port}/"))
+                .unwrap_or_else(|_| Url::parse("http://invalid.test/").expect("static URL"))
+        };
+        Self {
+            app,
+            https_url: url("https", https.port()),
+            http_url: url("http", http.port()),
+            label,
+            tasks,
+        }
+    }
+}
+
+impl Drop for RefApp {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Starts the reference target for `opts.app`.
+pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
+    match opts.app {
+        AppId::RocketChat => rocketchat::start(opts).await,
+        AppId::Chatwoot => anyhow::bail!("the Chatwoot reference target is not available yet"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weakness_names_round_trip() {
+        for w in Weakness::ALL {
+            assert_eq!(Weakness::parse(w.name()).unwrap(), *w);
+        }
+        let err = Weakness::parse("no-such-thing").unwrap_err();
+        assert!(err.contains("known: logout-keeps-token"), "{err}");
+        assert_eq!(Weakness::parse_list("no-hsts, no-secure").unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,204 @@
+//! What the Rocket.Chat reference target does, derived from posture and weaknesses.
+
+use std::time::Duration;
+
+use crate::apps::rocketchat::facts;
+use crate::refapp::{Posture, RefOptions, Weakness};
+
+/// A server-set session cookie (hardened posture only: real Rocket.Chat sets none).
+#[derive(Clone, Debug)]
+pub struct ServerCookie {
+    pub prefix: &'static str,
+    pub secure: bool,
+    pub http_only: bool,
+    pub same_site: Option<&'static str>,
+    pub domain: Option<String>,
+}
+
+impl ServerCookie {
+    pub fn token_name(&self) -> String {
+        format!("{}{}", self.prefix, facts::COOKIE_TOKEN)
+    }
+
+    pub fn user_id_name(&self) -> String {
+        format!("{}{}", self.prefix, facts::COOKIE_USER_ID)
+    }
+
+    fn attributes(&self) -> String {
+        let mut a = String::from("; Path=/");
+        if let Some(d) = &self.domain {
+            a.push_str(&format!("; Domain={d}"));
+        }
+        if self.secure {
+            a.push_str("; Secure");
+        }
+        if self.http_only {
+            a.push_str("; HttpOnly");
+        }
+        if let Some(s) = self.same_site {
+            a.push_str(&format!("; SameSite={s}"));
+        }
+        a
+    }
+
+    /// `Set-Cookie` values for a signed-in session (browser-session cookies, no expiry).
+    pub fn set(&self, user_id: &str, token: &str) -> [String; 2] {
+        let attrs = self.attributes();
+        [
+            format!("{}={token}{attrs}", self.token_name()),
+            format!("{}={user_id}{attrs}", self.user_id_name()),
+        ]
+    }
+
+    /// `Set-Cookie` values that delete both cookies.
+    pub fn clear(&self) -> [String; 2] {
+        let attrs = format!("{}; Max-Age=0", self.attributes());
+        [
+            format!("{}={attrs}", self.token_name()),
+            format!("{}={attrs}", self.user_id_name()),
+        ]
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Behaviour {
+    pub label: String,
+    pub server_cookie: Option<ServerCookie>,
+    /// The page writes `rc_uid`/`rc_token` through `document.cookie` (real client behaviour).
+    pub client_cookies: bool,
+    /// Client cookies get `secure` on https (real client); a weakness drops it.
+    pub client_cookies_secure_on_https: bool,
+    pub web_storage: bool,
+    pub hsts: bool,
+    pub https_redirect: bool,
+    pub idle_timeout: Option<Duration>,
+    pub idle_counts_activity: bool,
+    pub max_lifetime: Duration,
+    /// Real REST ignores a token's `when` until the sweep removes it.
+    pub rest_enforces_expiry: bool,
+    pub sweep_interval: Duration,
+    pub logout_removes_token: bool,
+    pub password_change_removes_others: bool,
+    pub rotate_at_login: bool,
+    pub adopt_planted: bool,
+    pub url_token_login: bool,
+    pub clear_cookies_on_logout: bool,
+    pub accept_wrong_password: bool,
+    pub dead_token_at_login: bool,
+}
+
+const NINETY_DAYS: Duration = Duration::from_secs(facts::DEFAULT_LOGIN_EXPIRATION_DAYS * 86_400);
+
+impl Behaviour {
+    pub fn from_options(o: &RefOptions) -> Self {
+        let mut b = match o.posture {
+            // Rocket.Chat's defaults: client-written cookies, localStorage, 90-day tokens
+            // checked only at DDP resume, no idle timeout, no HSTS of its own.
+            Posture::AsShipped => Behaviour {
+                label: o.label(),
+                server_cookie: None,
+                client_cookies: true,
+                client_cookies_secure_on_https: true,
+                web_storage: true,
+                hsts: false,
+                https_redirect: false,
+                idle_timeout: None,
+                idle_counts_activity: true,
+                max_lifetime: o.max_lifetime.unwrap_or(NINETY_DAYS),
+                rest_enforces_expiry: false,
+                sweep_interval: o.sweep_interval.unwrap_or(facts::EXPIRE_TOKENS_INTERVAL),
+                logout_removes_token: true,
+                password_change_removes_others: true,
+                rotate_at_login: true,
+                adopt_planted: false,
+                url_token_login: true,
+                clear_cookies_on_logout: false,
+                accept_wrong_password: false,
+                dead_token_at_login: false,
+            },
+            Posture::Hardened => Behaviour {
+                label: o.label(),
+                server_cookie: Some(ServerCookie {
+                    prefix: "__Host-",
+                    secure: true,
+                    http_only: true,
+                    same_site: Some("Strict"),
+                    domain: None,
+                }),
+                client_cookies: false,
+                client_cookies_secure_on_https: true,
+                web_storage: false,
+                hsts: true,
+                https_redirect: true,
+                idle_timeout: Some(o.idle_timeout.unwrap_or(Duration::from_secs(30 * 60))),
+                idle_counts_activity: true,
+                max_lifetime: o.max_lifetime.unwrap_or(Duration::from_secs(12 * 3600)),
+                rest_enforces_expiry: true,
+                sweep_interval: o.sweep_interval.unwrap_or(Duration::from_secs(60)),
+                logout_removes_token: true,
+                password_change_removes_others: true,
+                rotate_at_login: true,
+                adopt_planted: false,
+                url_token_login: false,
+                clear_cookies_on_logout: true,
+                accept_wrong_password: false,
+                dead_token_at_login: false,
+            },
+        };
+        for w in &o.weaknesses {
+            b.weaken(*w, &o.host);
+        }
+        b
+    }
+
+    fn weaken(&mut self, w: Weakness, host: &str) {
+        use Weakness::*;
+        let cookie = self.server_cookie.as_mut();
+        match w {
+            LogoutKeepsToken => self.logout_removes_token = false,
+            PasswordChangeKeepsSessions => self.password_change_removes_others = false,
+            NoRotationAtLogin => self.rotate_at_login = false,
+            AdoptsPlantedToken => self.adopt_planted = true,
+            NoHttpOnly => {
+                if let Some(c) = cookie {
+                    c.http_only = false;
+                }
+            }
+            NoSecure => {
+                self.client_cookies_secure_on_https = false;
+                if let Some(c) = cookie {
+                    // Browsers refuse a __Host-/__Secure- cookie without Secure.
+                    c.secure = false;
+                    c.prefix = "";
+                }
+            }
+            NoSameSite => {
+                if let Some(c) = cookie {
+                    c.same_site = None;
+                }
+            }
+            NoHostPrefix => {
+                if let Some(c) = cookie {
+                    c.prefix = "";
+                }
+            }
+            BroadCookieScope => {
+                if let Some(c) = cookie {
+                    // A Domain attribute is forbidden with __Host-, allowed with __Secure-.
+                    c.domain = Some(host.to_string());
+                    c.prefix = if c.secure { "__Secure-" } else { "" };
+                }
+            }
+            TokenInWebStorage => self.web_storage = true,
+            NoIdleTimeout => self.idle_timeout = None,
+            IdleIgnoresActivity => self.idle_counts_activity = false,
+            NoAbsoluteTimeout => self.max_lifetime = NINETY_DAYS,
+            NoHsts => self.hsts = false,
+            NoHttpsRedirect => self.https_redirect = false,
+            LoginViaUrlToken => self.url_token_login = true,
+            KeepsCookiesAfterLogout => self.clear_cookies_on_logout = false,
+            AcceptsWrongPassword => self.accept_wrong_password = true,
+            LoginIssuesDeadToken => self.dead_token_at_login = true,
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! Users and login tokens with Meteor's semantics: tokens stored hashed with their
+//! `when`, a fresh token per password login, resume returning the same token,
+//! expiry checked at resume, and a periodic sweep.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::broadcast;
+
+use super::behaviour::Behaviour;
+use crate::apps::rocketchat::facts;
+
+const ID_ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";
+
+/// `Random.id()`: 17 characters from Meteor's unmistakable alphabet.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 17];
+    rand::fill(&mut bytes[..]);
+    bytes
+        .iter()
+        .map(|b| ID_ALPHABET[*b as usize % ID_ALPHABET.len()] as char)
+        .collect()
+}
+
+/// `Random.secret()`: 32 random bytes as 43 base64url characters.
+pub fn random_secret() -> String {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes[..]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[derive(Clone, Debug)]
+struct StoredToken {
+    hashed: String,
+    when: DateTime<Utc>,
+    last_used: Instant,
+    /// Set for the `login-issues-dead-token` weakness: expired from birth.
+    dead: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub name: String,
+    digest: String,
+    tokens: Vec<StoredToken>,
+    /// Only for `no-rotation-at-login`: the server keeps the last token to hand it out again.
+    last_plain: Option<String>,
+}
+
+/// A token issued or resumed, as the client is told.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user_id: String,
+    pub username: String,
+    pub token: String,
+    pub when: DateTime<Utc>,
+    pub expires: DateTime<Utc>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum LoginError {
+    UserNotFound,
+    IncorrectPassword,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ResumeError {
+    LoggedOut,
+    Expired,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum PasswordError {
+    CodeRequired,
+    CodeInvalid,
+    SameAsCurrent,
+}
+
+pub struct Store {
+    users: Mutex<Vec<User>>,
+    behaviour: Arc<Behaviour>,
+    removed: broadcast::Sender<String>,
+}
+
+impl Store {
+    pub fn new(behaviour: Arc<Behaviour>) -> Self {
+        let (removed, _) = broadcast::channel(256);
+        Self {
+            users: Mutex::new(Vec::new()),
+            behaviour,
+            removed,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<User>> {
+        self.users.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn add_user(&self, username: &str, email: &str, password: &str) -> String {
+        let id = random_id();
+        self.lock().push(User {
+            id: id.clone(),
+            username: username.to_string(),
+            email: email.to_string(),
+            name: username.to_string(),
+            digest: facts::password_digest(password),
+            tokens: Vec::new(),
+            last_plain: None,
+        });
+        id
+    }
+
+    pub fn user(&self, id: &str) -> Option<User> {
+        self.lock().iter().find(|u| u.id == id).cloned()
+    }
+
+    /// Hashed tokens whose removal closes realtime connections.
+    pub fn removals(&self) -> broadcast::Receiver<String> {
+        self.removed.subscribe()
+    }
+
+    fn expires(&self, t: &StoredToken) -> DateTime<Utc> {
+        if t.dead {
+            return t.when - chrono::Duration::seconds(1);
+        }
+        t.when
+            + chrono::Duration::from_std(self.behaviour.max_lifetime)
+                .unwrap_or(chrono::Duration::days(90))
+    }
+
+    fn is_expired(&self, t: &StoredToken) -> bool {
+        if self.expires(t) <= Utc::now() {
+            return true;
+        }
+        self.behaviour
+            .idle_timeout
+            .is_some_and(|idle| t.last_used.elapsed() >= idle)
+    }
+
+    /// A password login: `login` is a username or an e-mail, `digest` the client's SHA-256 hex.
+    /// `planted` is a token value the request carried (cookie); adopted only when weakened.
+    pub fn password_login(
+        &self,
+        login: &str,
+        digest: &str,
+        planted: Option<&str>,
+    ) -> Result<Session, LoginError> {
+        let mut users = self.lock();
+        let user = users
+            .iter_mut()
+            .find(|u| u.username == login || u.email.eq_ignore_ascii_case(login))
+            .ok_or(LoginError::UserNotFound)?;
+        if user.digest != digest.to_ascii_lowercase() && !self.behaviour.accept_wrong_password {
+            return Err(LoginError::IncorrectPassword);
+        }
+        let reused = if self.behaviour.rotate_at_login {
+            None
+        } else {
+            user.last_plain.clone()
+        };
+        let adopted = planted
+            .filter(|p| self.behaviour.adopt_planted && p.len() >= 20)
+            .map(str::to_string);
+        let token = adopted.or(reused).unwrap_or_else(random_secret);
+        let hashed = facts::hash_token(&token);
+        let now = Utc::now();
+        let existing = user.tokens.iter().position(|t| t.hashed == hashed);
+        let stored = match existing {
+            Some(i) => user.tokens[i].clone(),
+            None => {
+                let t = StoredToken {
+                    hashed,
+                    when: now,
+                    last_used: Instant::now(),
+                    dead: self.behaviour.dead_token_at_login,
+                };
+                user.tokens.push(t.clone());
+                // MAX_RESUME_LOGIN_TOKENS: drop the oldest beyond the cap.
+                let excess = user.tokens.len().saturating_sub(facts::MAX_LOGIN_TOKENS);
+                user.tokens.drain(..excess);
+                t
+            }
+        };
+        if !self.behaviour.rotate_at_login {
+            user.last_plain = Some(token.clone());
+        }
+        let session = Session {
+            user_id: user.id.clone(),
+            username: user.username.clone(),
+            token,
+            when: stored.when,
+            expires: self.expires(&stored),
+        };
+        Ok(session)
+    }
+
+    /// Meteor's resume handler: the same token back, refused if unknown or expired.
+    pub fn resume(&self, token: &str) -> Result<Session, ResumeError> {
+        let hashed = facts::hash_token(token);
+        let mut users = self.lock();
+        for user in users.iter_mut() {
+            if let Some(i) = user.tokens.iter().position(|t| t.hashed == hashed) {
+                let t = user.tokens[i].clone();
+                if self.is_expired(&t) {
+                    return Err(ResumeError::Expired);
+                }
+                if self.behaviour.idle_counts_activity {
+                    user.tokens[i].last_used = Instant::now();
+                }
+                return Ok(Session {
+                    user_id: user.id.clone(),
+                    username: user.username.clone(),
+                    token: token.to_string(),
+                    when: t.when,
+                    expires: self.expires(&t),
+                });
+            }
+        }
+        Err(ResumeError::LoggedOut)
+    }
+
+    /// REST authentication by user id and token. Real Rocket.Chat ignores expiry here
+    /// (the sweep removes expired tokens later); the hardened posture enforces it.
+    pub fn authenticate(&self, user_id: Option<&str>, token: &str) -> Option<User> {
+        let hashed = facts::hash_token(token);
+        let mut users = self.lock();
+        let user = users.iter_mut().find(|u| {
+            user_id.is_none_or(|id| u.id == id) && u.tokens.iter().any(|t| t.hashed == hashed)
+        })?;
+        let i = user.tokens.iter().position(|t| t.hashed == hashed)?;
+        if self.behaviour.rest_enforces_expiry && self.is_expired(&user.tokens[i]) {
+            return None;
+        }
+        if self.behaviour.idle_counts_activity {
+            user.tokens[i].last_used = Instant::now();
+        }
+        Some(user.clone())
+    }
+
+    fn notify(&self, hashes: impl IntoIterator<Item = String>) {
+        for h in hashes {
+            let _ = self.removed.send(h);
+        }
+    }
+
+    /// Removes one token (logout). Returns whether it existed.
+    pub fn remove_token(&self, token: &str) -> bool {
+        let hashed = facts::hash_token(token);
+        let removed = {
+            let mut users = self.lock();
+            users.iter_mut().any(|u| {
+                let before = u.tokens.len();
+                u.tokens.retain(|t| t.hashed != hashed);
+                u.tokens.len() != before
+            })
+        };
+        if removed {
+            self.notify([hashed]);
+        }
+        removed
+    }
+
+    /// Keeps only `keep`'s token for its user (`removeOtherTokens`).
+    pub fn remove_other_tokens(&self, user_id: &str, keep: &str) {
+        let keep = facts::hash_token(keep);
+        let gone = self.retain(user_id, |t| t.hashed == keep);
+        self.notify(gone);
+    }
+
+    /// Removes every token of the user (`users.logout`).
+    pub fn remove_all_tokens(&self, user_id: &str) {
+        let gone = self.retain(user_id, |_| false);
+        self.notify(gone);
+    }
+
+    fn retain(&self, user_id: &str, keep: impl Fn(&StoredToken) -> bool) -> Vec<String> {
+        let mut users = self.lock();
+        let Some(u) = users.iter_mut().find(|u| u.id == user_id) else {
+            return Vec::new();
+        };
+        let (kept, gone): (Vec<_>, Vec<_>) = u.tokens.drain(..).partition(|t| keep(t));
+        u.tokens = kept;
+        if !gone.is_empty() {
+            u.last_plain = None;
+        }
+        gone.into_iter().map(|t| t.hashed).collect()
+    }
+
+    /// `users.updateOwnBasicInfo` with a new password; `code` is the SHA-256 hex of the
+    /// current password (2FA method `password`). Other sessions end unless weakened.
+    pub fn change_password(
+        &self,
+        user_id: &str,
+        caller_token: &str,
+        code: Option<&str>,
+        new_password: &str,
+    ) -> Result<(), PasswordError> {
+        {
+            let mut users = self.lock();
+            let user = users
+                .iter_mut()
+                .find(|u| u.id == user_id)
+                .ok_or(PasswordError::CodeInvalid)?;
+            let code = code.ok_or(PasswordError::CodeRequired)?;
+            if user.digest != code.to_ascii_lowercase() {
+                return Err(PasswordError::CodeInvalid);
+            }
+            let new_digest = facts::password_digest(new_password);
+            if new_digest == user.digest {
+                return Err(PasswordError::SameAsCurrent);
+            }
+            user.digest = new_digest;
+        }
+        if self.behaviour.password_change_removes_others {
+            self.remove_other_tokens(user_id, caller_token);
+        }
+        Ok(())
+    }
+
+    /// Meteor's `_expireTokens`: pulls expired (and, hardened, idle) tokens.
+    pub fn sweep(&self) {
+        let gone: Vec<String> = {
+            let mut users = self.lock();
+            let mut gone = Vec::new();
+            for u in users.iter_mut() {
+                let (expired, live): (Vec<_>, Vec<_>) =
+                    u.tokens.drain(..).partition(|t| self.is_expired(t));
+                u.tokens = live;
+                gone.extend(expired.into_iter().map(|t| t.hashed));
+            }
+            gone
+        };
+        self.notify(gone);
+    }
+}

@@ -1,0 +1,199 @@
+//! Results of a run and how they are shown: the console verdict table and the
+//! files under `target/sessiondrill/` (JUnit XML, Cucumber JSON, Markdown evidence).
+
+pub mod cucumber_json;
+pub mod junit;
+pub mod markdown;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::apps::AppId;
+use crate::duration::human;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    /// A security finding: the check ran and the deployment failed it.
+    Failed,
+    /// Infrastructure trouble: the check could not reach a verdict.
+    Error,
+    /// Deliberately not run, with the reason in `message`.
+    NotRun,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Passed => "PASS",
+            Outcome::Failed => "FAIL",
+            Outcome::Error => "ERROR",
+            Outcome::NotRun => "NOT RUN",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepStatus {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+#[derive(Clone, Debug)]
+pub struct StepRecord {
+    pub keyword: String,
+    pub text: String,
+    pub line: usize,
+    pub status: StepStatus,
+    pub duration: Duration,
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ScenarioResult {
+    pub app: AppId,
+    /// The stable check id (the scenario's `@check-…` tag).
+    pub check: String,
+    pub name: String,
+    pub feature: String,
+    pub feature_path: String,
+    pub line: usize,
+    pub tags: Vec<String>,
+    pub outcome: Outcome,
+    /// Why it failed, errored or was not run.
+    pub message: Option<String>,
+    pub steps: Vec<StepRecord>,
+    pub evidence: Vec<String>,
+    pub duration: Duration,
+    pub screenshot: Option<PathBuf>,
+}
+
+impl ScenarioResult {
+    /// The ASVS/WSTG tags, e.g. `ASVS 3.4.2, WSTG-SESS-02`.
+    pub fn standards(&self) -> String {
+        let mut out = Vec::new();
+        for t in &self.tags {
+            if let Some(id) = t.strip_prefix("asvs5-") {
+                out.push(format!("ASVS5 {id}"));
+            } else if let Some(id) = t.strip_prefix("asvs-") {
+                out.push(format!("ASVS {id}"));
+            } else if let Some(id) = t.strip_prefix("wstg-") {
+                out.push(format!("WSTG-{}", id.to_uppercase()));
+            }
+        }
+        out.join(", ")
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RunReport {
+    pub title: String,
+    pub results: Vec<ScenarioResult>,
+    pub wall: Duration,
+    pub longest_wait: Duration,
+    /// Password changes that could not be undone: always reported, and fail the run.
+    pub restore_failures: Vec<String>,
+}
+
+impl RunReport {
+    pub fn count(&self, o: Outcome) -> usize {
+        self.results.iter().filter(|r| r.outcome == o).count()
+    }
+
+    /// `N passed, N failed` over the scenarios that ran (errors count as failed).
+    pub fn summary_line(&self) -> String {
+        let failed = self.count(Outcome::Failed) + self.count(Outcome::Error);
+        format!("{} passed, {failed} failed", self.count(Outcome::Passed))
+    }
+
+    pub fn success(&self) -> bool {
+        self.count(Outcome::Failed) == 0
+            && self.count(Outcome::Error) == 0
+            && self.restore_failures.is_empty()
+    }
+
+    /// The check ids that produced a finding for `app`.
+    pub fn findings(&self, app: AppId) -> BTreeSet<String> {
+        self.results
+            .iter()
+            .filter(|r| r.app == app && r.outcome == Outcome::Failed)
+            .map(|r| r.check.clone())
+            .collect()
+    }
+
+    pub fn by_check(&self, app: AppId, check: &str) -> Option<&ScenarioResult> {
+        self.results
+            .iter()
+            .find(|r| r.app == app && r.check == check)
+    }
+
+    /// The table printed at the end of a run.
+    pub fn verdict_table(&self) -> String {
+        let mut rows: Vec<&ScenarioResult> = self.results.iter().collect();
+        rows.sort_by(|a, b| {
+            (a.app, &a.feature_path, a.line).cmp(&(b.app, &b.feature_path, b.line))
+        });
+        let check_w = rows.iter().map(|r| r.check.len()).max().unwrap_or(5).max(5);
+        let mut out = format!(
+            "{:<7}  {:<10}  {:<check_w$}  {}\n",
+            "VERDICT", "APP", "CHECK", "WHAT IT MEANS"
+        );
+        for r in rows {
+            out.push_str(&format!(
+                "{:<7}  {:<10}  {:<check_w$}  {}",
+                r.outcome.label(),
+                r.app.tag(),
+                r.check,
+                r.name
+            ));
+            let std = r.standards();
+            if !std.is_empty() {
+                out.push_str(&format!(" [{std}]"));
+            }
+            out.push('\n');
+            if r.outcome != Outcome::Passed
+                && let Some(m) = &r.message
+            {
+                for line in m.lines().take(4) {
+                    out.push_str(&format!(
+                        "{:<7}  {:<10}  {:<check_w$}    {line}\n",
+                        "", "", ""
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// Counts with the wall time, before the summary line.
+    pub fn totals_line(&self) -> String {
+        format!(
+            "{} scenarios: {} passed, {} findings, {} errors (infrastructure), {} not run; wall time {}, longest required wait {}",
+            self.results.len(),
+            self.count(Outcome::Passed),
+            self.count(Outcome::Failed),
+            self.count(Outcome::Error),
+            self.count(Outcome::NotRun),
+            human(self.wall),
+            human(self.longest_wait)
+        )
+    }
+
+    /// Writes JUnit XML, Cucumber JSON and the Markdown evidence report into `dir`.
+    pub fn write_files(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(dir)?;
+        let files = [
+            (dir.join("junit.xml"), junit::render(self)),
+            (dir.join("cucumber.json"), cucumber_json::render(self)),
+            (dir.join("report.md"), markdown::render(self)),
+        ];
+        let mut written = Vec::new();
+        for (path, text) in files {
+            std::fs::write(&path, text)?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}

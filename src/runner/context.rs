@@ -1,0 +1,282 @@
+//! What every scenario of one run shares: the targets with their adapters, the
+//! browser pool, the account lock, observations made once per run, and password
+//! changes still to be undone.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OnceCell, RwLock};
+
+use crate::apps::{Adapter, ApiSignIn, AppId, Target, UiSignIn};
+use crate::browser::Browsers;
+use crate::model::{Credential, Observation};
+use crate::secret::{Masker, Secret};
+
+/// A browser session signed in through the login page and observed once, for the
+/// checks that only read its cookies and storage (saves sign-ins on throttled apps).
+#[derive(Clone, Debug)]
+pub struct SharedObservation {
+    pub observation: Observation,
+    pub credential: Credential,
+    pub evidence: Vec<String>,
+}
+
+pub struct TargetRuntime {
+    pub target: Target,
+    pub adapter: Arc<dyn Adapter>,
+    /// Scenarios share the account; one that changes it (a password change ends
+    /// every other session) takes this for writing and runs alone.
+    pub account: Arc<RwLock<()>>,
+    pub observed: OnceCell<Result<SharedObservation, String>>,
+}
+
+impl TargetRuntime {
+    pub fn new(target: Target, adapter: Arc<dyn Adapter>) -> Self {
+        Self {
+            target,
+            adapter,
+            account: Arc::new(RwLock::new(())),
+            observed: OnceCell::new(),
+        }
+    }
+
+    pub fn app(&self) -> AppId {
+        self.target.app()
+    }
+
+    /// The shared observation, made by the first scenario that asks for it.
+    pub async fn observation(&self, browsers: &Browsers) -> Result<SharedObservation, String> {
+        self.observed
+            .get_or_init(|| async {
+                self.observe_once(browsers)
+                    .await
+                    .map_err(|e| format!("{e:#}"))
+            })
+            .await
+            .clone()
+    }
+
+    async fn observe_once(&self, browsers: &Browsers) -> anyhow::Result<SharedObservation> {
+        let t = &self.target;
+        let account = &t.config.account;
+        let browser = browsers.session(t.config.insecure_tls).await?;
+        let result = async {
+            match self
+                .adapter
+                .sign_in_ui(t, &browser, &account.login, &account.password)
+                .await?
+            {
+                UiSignIn::SignedIn => {}
+                UiSignIn::Rejected { shown } => anyhow::bail!(
+                    "the login page refused the configured account {} ({shown})",
+                    account.login
+                ),
+            }
+            let observation = browser.observe().await?;
+            let (credential, note) =
+                crate::apps::live_credential(self.adapter.as_ref(), t, &observation)
+                    .await?
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "signed in, but no session credential was found ({})",
+                            observation.summary()
+                        )
+                    })?;
+            let mut evidence = vec![
+                format!(
+                    "signed in through {} as {}",
+                    self.adapter.login_page(t),
+                    account.login
+                ),
+                format!("browser holds {}", observation.summary()),
+                format!("session credential: {credential}"),
+            ];
+            evidence.extend(note);
+            Ok(SharedObservation {
+                observation,
+                credential,
+                evidence,
+            })
+        }
+        .await;
+        browser.close().await;
+        result
+    }
+}
+
+/// A password change that must be undone, even if its scenario fails or the run is interrupted.
+#[derive(Clone)]
+pub struct PendingRestore {
+    pub id: u64,
+    pub app: AppId,
+    pub original: Secret,
+    pub temporary: Secret,
+    /// The session that made the change, if it still works.
+    pub via: Option<Credential>,
+}
+
+#[derive(Default)]
+pub struct Restorations {
+    pending: Mutex<BTreeMap<u64, PendingRestore>>,
+    next: Mutex<u64>,
+}
+
+impl Restorations {
+    pub fn register(
+        &self,
+        app: AppId,
+        original: Secret,
+        temporary: Secret,
+        via: Option<Credential>,
+    ) -> u64 {
+        let id = {
+            let mut n = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            *n += 1;
+            *n
+        };
+        let r = PendingRestore {
+            id,
+            app,
+            original,
+            temporary,
+            via,
+        };
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, r);
+        id
+    }
+
+    pub fn take(&self, id: u64) -> Option<PendingRestore> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id)
+    }
+
+    pub fn take_all(&self) -> Vec<PendingRestore> {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()))
+            .into_values()
+            .collect()
+    }
+}
+
+pub struct RunContext {
+    pub targets: BTreeMap<AppId, Arc<TargetRuntime>>,
+    pub browsers: Browsers,
+    pub out_dir: PathBuf,
+    pub masker: Masker,
+    pub restorations: Restorations,
+    /// Evidence per scenario (feature path, line), written by the after hook.
+    pub evidence: Mutex<BTreeMap<(String, usize), Vec<String>>>,
+    pub screenshots: Mutex<BTreeMap<(String, usize), PathBuf>>,
+    pub progress: bool,
+}
+
+impl RunContext {
+    pub fn target(&self, app: AppId) -> Option<Arc<TargetRuntime>> {
+        self.targets.get(&app).cloned()
+    }
+
+    /// Prints a progress line for long waits (stderr, so reports on stdout stay clean).
+    pub fn progress(&self, line: &str) {
+        if self.progress {
+            eprintln!("  … {}", self.masker.scrub(line));
+        }
+    }
+
+    /// Undoes a password change: through the changing session if it still works,
+    /// otherwise by signing in with the temporary password. Returns what happened.
+    pub async fn restore(&self, r: &PendingRestore) -> Result<String, String> {
+        let Some(rt) = self.target(r.app) else {
+            return Err("no such target".into());
+        };
+        let (t, a) = (&rt.target, &rt.adapter);
+        if let Some(via) = &r.via
+            && a.change_password(t, via, &r.temporary, &r.original)
+                .await
+                .is_ok()
+        {
+            let _ = a.sign_out_api(t, via).await;
+            return Ok("password restored through the session that changed it".into());
+        }
+        let login = &t.config.account.login;
+        match a.sign_in_api(t, login, &r.temporary).await {
+            Ok(ApiSignIn::SignedIn(cred)) => {
+                let outcome = a.change_password(t, &cred, &r.temporary, &r.original).await;
+                let _ = a.sign_out_api(t, &cred).await;
+                outcome
+                    .map(|_| {
+                        "password restored after signing in with the temporary password".into()
+                    })
+                    .map_err(|e| self.write_recovery(r, &format!("{e:#}")))
+            }
+            _ => match a.sign_in_api(t, login, &r.original).await {
+                // The change never took effect: nothing to undo.
+                Ok(ApiSignIn::SignedIn(cred)) => {
+                    let _ = a.sign_out_api(t, &cred).await;
+                    Ok("the original password still works; nothing to restore".into())
+                }
+                _ => Err(self.write_recovery(
+                    r,
+                    "neither the temporary nor the original password signs in",
+                )),
+            },
+        }
+    }
+
+    /// Last resort: the temporary password goes to a private file so the account can be recovered.
+    fn write_recovery(&self, r: &PendingRestore, why: &str) -> String {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let path = self
+            .out_dir
+            .join(format!("RESTORE-PASSWORD-{}.txt", r.app.tag()));
+        let _ = std::fs::create_dir_all(&self.out_dir);
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut f| {
+                writeln!(
+                    f,
+                    "sessiondrill changed the password of the {} test account and could not change it back ({why}).\n\
+                     Sign in with this temporary password and set the original one again, then delete this file:\n{}",
+                    r.app.name(),
+                    r.temporary.expose()
+                )
+            });
+        match written {
+            Ok(()) => format!(
+                "COULD NOT RESTORE the {} password ({why}); the temporary password is in {} (mode 0600)",
+                r.app.name(),
+                path.display()
+            ),
+            Err(e) => format!(
+                "COULD NOT RESTORE the {} password ({why}) nor write {}: {e}",
+                r.app.name(),
+                path.display()
+            ),
+        }
+    }
+
+    /// Restores every pending password change (end of run, Ctrl-C), within `limit`.
+    pub async fn restore_all(&self, limit: Duration) -> Vec<Result<String, String>> {
+        let pending = self.restorations.take_all();
+        let work = async {
+            let mut out = Vec::new();
+            for r in &pending {
+                out.push(self.restore(r).await);
+            }
+            out
+        };
+        tokio::time::timeout(limit, work)
+            .await
+            .unwrap_or_else(|_| vec![Err("timed out restoring passwords".into())])
+    }
+}

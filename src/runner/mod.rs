@@ -1,0 +1,280 @@
+//! One run of the suite: plan, preflight, execute with cucumber, report.
+
+pub mod context;
+pub mod plan;
+pub mod preflight;
+pub mod reference;
+pub mod writer;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cucumber::event::ScenarioFinished;
+use cucumber::{ScenarioType, cli};
+use futures::FutureExt as _;
+
+use crate::apps::{self, AppId, Target};
+use crate::browser::{Browsers, cleanup};
+use crate::config::Config;
+use crate::report::{Outcome, RunReport};
+use crate::secret::Masker;
+use crate::steps;
+use context::{RunContext, TargetRuntime};
+use plan::{Filters, PlanError, Policy};
+use writer::Recorder;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("{0}")]
+    Preflight(String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+pub struct RunOptions {
+    pub config: Config,
+    pub features: PathBuf,
+    pub filters: Filters,
+    pub out_dir: PathBuf,
+    /// Print a line per scenario and progress on long waits.
+    pub progress: bool,
+    pub concurrency: Option<usize>,
+    pub title: String,
+    /// The targets are our own reference targets: slow and destructive scenarios are fine.
+    pub reference: bool,
+    /// Exit the process on Ctrl-C after cleaning up (binaries, not tests that run several suites).
+    pub handle_interrupts: bool,
+}
+
+fn tags_of(
+    f: &cucumber::gherkin::Feature,
+    r: Option<&cucumber::gherkin::Rule>,
+    s: &cucumber::gherkin::Scenario,
+) -> Vec<String> {
+    plan::all_tags(f, r, s)
+}
+
+pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let features = plan::load(&opts.features)?;
+    plan::validate(&features)?;
+
+    let masker = Masker::new();
+    let mut targets = BTreeMap::new();
+    let mut policy = Policy {
+        allow_slow: opts.config.allow_slow || opts.reference,
+        allow_destructive: opts.config.allow_destructive || opts.reference,
+        ..Policy::default()
+    };
+    for app in AppId::ALL {
+        let Some(tc) = opts.config.target(app) else {
+            policy.unavailable.insert(
+                app,
+                format!(
+                    "{} is not configured (set SESSIONDRILL_{}_URL and its account)",
+                    app.name(),
+                    app.tag().to_uppercase()
+                ),
+            );
+            continue;
+        };
+        let Some(adapter) = apps::adapter(app) else {
+            policy
+                .unavailable
+                .insert(app, format!("no {} adapter in this version", app.name()));
+            continue;
+        };
+        let target =
+            Target::new(tc.clone(), masker.clone()).map_err(|e| RunError::Setup(e.to_string()))?;
+        let slack = tc.expiry_slack.unwrap_or_else(|| adapter.expiry_slack());
+        policy.apps.insert(app, (tc.expect, slack));
+        targets.insert(app, Arc::new(TargetRuntime::new(target, adapter)));
+    }
+    let planned = plan::plan(features, &opts.filters, &policy)?;
+    targets.retain(|app, _| planned.apps.contains(app));
+
+    let browsers = Browsers::new(opts.config.webdriver_url.clone(), opts.config.max_browsers);
+    let checks = targets.values().map(|rt| preflight::target(rt));
+    let (target_results, browser_result) =
+        futures::join!(futures::future::join_all(checks), async {
+            if planned.needs_browser {
+                preflight::browser(&browsers).await
+            } else {
+                Ok(())
+            }
+        });
+    let problems: Vec<String> = target_results
+        .into_iter()
+        .filter_map(Result::err)
+        .chain(browser_result.err())
+        .collect();
+    if !problems.is_empty() {
+        browsers.shutdown();
+        return Err(RunError::Preflight(problems.join("\n")));
+    }
+
+    let ctx = Arc::new(RunContext {
+        targets,
+        browsers,
+        out_dir: opts.out_dir.clone(),
+        masker: masker.clone(),
+        restorations: Default::default(),
+        evidence: Mutex::new(BTreeMap::new()),
+        screenshots: Mutex::new(BTreeMap::new()),
+        progress: opts.progress,
+    });
+    if opts.progress {
+        for rt in ctx.targets.values() {
+            let t = &rt.target.config;
+            println!(
+                "{}: {}{} — expecting idle timeout {}, maximum lifetime {}, grace {}",
+                rt.app().name(),
+                t.url,
+                t.description
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default(),
+                crate::duration::human(t.expect.idle_timeout),
+                crate::duration::human(t.expect.max_lifetime),
+                crate::duration::human(t.expect.grace),
+            );
+        }
+        println!(
+            "{} scenarios to run, {} not run; longest required wait {}\n",
+            planned.to_run,
+            planned.not_run.len(),
+            crate::duration::human(planned.longest_wait)
+        );
+    }
+
+    let before_ctx = ctx.clone();
+    let runner = cucumber::runner::Basic::<steps::world::World>::default()
+        .max_concurrent_scenarios(opts.concurrency.unwrap_or(64))
+        .which_scenario(|f, r, s| {
+            if tags_of(f, r, s).iter().any(|t| t == "destructive") {
+                ScenarioType::Serial
+            } else {
+                ScenarioType::Concurrent
+            }
+        })
+        .before(move |f, r, s, w| {
+            let ctx = before_ctx.clone();
+            let tags = tags_of(f, r, s);
+            let app = plan::app_of(&tags)
+                .first()
+                .copied()
+                .unwrap_or(AppId::RocketChat);
+            let key = (plan::feature_path(f), s.position.line);
+            let exclusive = tags.iter().any(|t| t == "destructive");
+            let name = s.name.clone();
+            async move { w.begin(ctx, app, key, name, exclusive).await }.boxed_local()
+        })
+        .after(move |_f, _r, _s, finished, w| {
+            let failed = !matches!(finished, ScenarioFinished::StepPassed);
+            async move {
+                if let Some(w) = w {
+                    w.finish(failed).await;
+                }
+            }
+            .boxed_local()
+        })
+        .steps(steps::collection());
+    let cucumber = cucumber::Cucumber::<_, _, _, _, _, cli::Empty>::custom(
+        plan::Preparsed,
+        runner,
+        Recorder::new(opts.progress, masker.clone()),
+    )
+    .with_cli(cli::Opts::<_, _, _, cli::Empty>::default());
+
+    let mut execution = Box::pin(cucumber.run(planned.features));
+    let recorder = if opts.handle_interrupts {
+        tokio::select! {
+            r = &mut execution => r,
+            () = interrupted() => {
+                drop(execution);
+                eprintln!("\ninterrupted: restoring changed passwords and closing browsers…");
+                for r in ctx.restore_all(Duration::from_secs(20)).await {
+                    match r { Ok(m) | Err(m) => eprintln!("  {m}") }
+                }
+                ctx.browsers.shutdown();
+                cleanup::kill_all();
+                std::process::exit(130);
+            }
+        }
+    } else {
+        execution.await
+    };
+
+    let restore_failures: Vec<String> = ctx
+        .restore_all(Duration::from_secs(60))
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    ctx.browsers.shutdown();
+
+    let mut evidence = std::mem::take(&mut *ctx.evidence.lock().unwrap_or_else(|e| e.into_inner()));
+    let mut shots = std::mem::take(&mut *ctx.screenshots.lock().unwrap_or_else(|e| e.into_inner()));
+    let mut results: Vec<_> = recorder
+        .results
+        .into_iter()
+        .map(|(key, mut r)| {
+            r.evidence = evidence.remove(&key).unwrap_or_default();
+            r.screenshot = shots.remove(&key);
+            r
+        })
+        .collect();
+    for e in &recorder.parse_errors {
+        results.push(crate::report::ScenarioResult {
+            outcome: Outcome::Error,
+            message: Some(e.clone()),
+            ..planned_placeholder()
+        });
+    }
+    results.extend(planned.not_run);
+    Ok(RunReport {
+        title: opts.title,
+        results,
+        wall: started.elapsed(),
+        longest_wait: planned.longest_wait,
+        restore_failures,
+    })
+}
+
+fn planned_placeholder() -> crate::report::ScenarioResult {
+    crate::report::ScenarioResult {
+        app: AppId::RocketChat,
+        check: "parse".into(),
+        name: "feature parsing".into(),
+        feature: String::new(),
+        feature_path: String::new(),
+        line: 0,
+        tags: Vec::new(),
+        outcome: Outcome::Error,
+        message: None,
+        steps: Vec::new(),
+        evidence: Vec::new(),
+        duration: Duration::ZERO,
+        screenshot: None,
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn interrupted() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}

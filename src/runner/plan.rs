@@ -1,0 +1,411 @@
+//! Before anything runs: parse every feature, reject unknown steps and
+//! scenarios without an application, apply the filters, and decide what will
+//! not run and why (never silently).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cucumber::feature::Ext as _;
+use cucumber::gherkin::{self, GherkinEnv, tagexpr::TagOperation};
+use cucumber::tag::Ext as _;
+use regex::Regex;
+
+use crate::apps::AppId;
+use crate::checks::timing::Expectations;
+use crate::duration::human;
+use crate::report::{Outcome, ScenarioResult};
+use crate::steps::{self, Kind, Wait};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("no feature files (*.feature) in {0}")]
+    NoFeatures(PathBuf),
+    #[error("cannot read the features in {path}: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("malformed feature: {0}")]
+    Parse(String),
+    #[error(
+        "{location}: unknown step `{keyword} {text}`\n  closest known phrases:\n{suggestions}\n  \
+         run `sessiondrill steps` for the whole phrase book"
+    )]
+    UnknownStep {
+        location: String,
+        keyword: String,
+        text: String,
+        suggestions: String,
+    },
+    #[error(
+        "{location}: scenario \"{name}\" has {found}; tag each Examples block with exactly one \
+         application (@rocketchat or @chatwoot)"
+    )]
+    AppTag {
+        location: String,
+        name: String,
+        found: String,
+    },
+    #[error("no scenario matches the filter{0}")]
+    NothingSelected(String),
+}
+
+/// `--tags` and `--name` as the user gave them.
+#[derive(Clone, Debug, Default)]
+pub struct Filters {
+    pub tags: Option<TagOperation>,
+    /// The tag expression as written, for messages.
+    pub tags_text: Option<String>,
+    pub name: Option<Regex>,
+}
+
+/// What the run may do, per application.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    pub allow_slow: bool,
+    pub allow_destructive: bool,
+    /// Expectations and API expiry slack of each configured application.
+    pub apps: BTreeMap<AppId, (Expectations, Duration)>,
+    /// Why an application cannot run (not configured, no adapter).
+    pub unavailable: BTreeMap<AppId, String>,
+}
+
+pub struct Planned {
+    pub features: Vec<gherkin::Feature>,
+    pub not_run: Vec<ScenarioResult>,
+    pub apps: BTreeSet<AppId>,
+    pub needs_browser: bool,
+    pub longest_wait: Duration,
+    pub to_run: usize,
+}
+
+/// Reads, parses and expands every `*.feature` under `dir` (sorted by path).
+pub fn load(dir: &Path) -> Result<Vec<gherkin::Feature>, PlanError> {
+    let mut paths = Vec::new();
+    collect(dir, &mut paths).map_err(|e| PlanError::Read {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    if dir.is_file() {
+        paths.push(dir.to_path_buf());
+    }
+    paths.sort();
+    if paths.is_empty() {
+        return Err(PlanError::NoFeatures(dir.to_path_buf()));
+    }
+    paths
+        .iter()
+        .map(|p| {
+            let f = gherkin::Feature::parse_path(p, GherkinEnv::default())
+                .map_err(|e| PlanError::Parse(e.to_string()))?;
+            f.expand_examples()
+                .map_err(|e| PlanError::Parse(e.to_string()))
+        })
+        .collect()
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if !dir.is_dir() {
+        return if dir.is_file() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other("no such directory"))
+        };
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("feature"))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn location(f: &gherkin::Feature, line: usize) -> String {
+    format!(
+        "{}:{line}",
+        f.path
+            .as_deref()
+            .map(Path::display)
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+    )
+}
+
+/// All scenarios with their rule, in file order.
+pub fn scenarios(f: &gherkin::Feature) -> Vec<(Option<&gherkin::Rule>, &gherkin::Scenario)> {
+    f.scenarios
+        .iter()
+        .map(|s| (None, s))
+        .chain(
+            f.rules
+                .iter()
+                .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
+        )
+        .collect()
+}
+
+/// Feature, rule and scenario tags together, without `@`.
+pub fn all_tags(
+    f: &gherkin::Feature,
+    r: Option<&gherkin::Rule>,
+    s: &gherkin::Scenario,
+) -> Vec<String> {
+    f.tags
+        .iter()
+        .chain(r.iter().flat_map(|r| &r.tags))
+        .chain(&s.tags)
+        .cloned()
+        .collect()
+}
+
+pub fn app_of(tags: &[String]) -> Vec<AppId> {
+    let mut apps: Vec<AppId> = tags.iter().filter_map(|t| AppId::from_tag(t)).collect();
+    apps.dedup();
+    apps
+}
+
+/// Every step known and every scenario bound to one application, or the first problem.
+pub fn validate(features: &[gherkin::Feature]) -> Result<(), PlanError> {
+    for f in features {
+        for (r, s) in scenarios(f) {
+            let apps = app_of(&all_tags(f, r, s));
+            if apps.len() != 1 {
+                let found = if apps.is_empty() {
+                    "no application tag".to_string()
+                } else {
+                    format!(
+                        "several ({})",
+                        apps.iter()
+                            .map(|a| format!("@{}", a.tag()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                return Err(PlanError::AppTag {
+                    location: location(f, s.position.line),
+                    name: s.name.clone(),
+                    found,
+                });
+            }
+            let background = f
+                .background
+                .iter()
+                .chain(r.and_then(|r| r.background.as_ref()))
+                .flat_map(|b| &b.steps);
+            for step in background.chain(&s.steps) {
+                let kind = Kind::of(step.ty);
+                if steps::find(kind, &step.value).is_none() {
+                    let suggestions = steps::closest(kind, &step.value, 3)
+                        .iter()
+                        .map(|d| format!("    {} {}", d.kind.word(), d.phrase))
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    return Err(PlanError::UnknownStep {
+                        location: location(f, step.position.line),
+                        keyword: step.keyword.trim().to_string(),
+                        text: step.value.clone(),
+                        suggestions,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The stable id of a check: its `@check-…` tag, or its name.
+pub fn check_id(tags: &[String], name: &str) -> String {
+    tags.iter()
+        .find_map(|t| t.strip_prefix("check-"))
+        .map(str::to_string)
+        .unwrap_or_else(|| crate::steps::world::slug(name.split(" (").next().unwrap_or(name)))
+}
+
+/// A result with everything but the outcome filled in.
+pub fn skeleton(
+    f: &gherkin::Feature,
+    r: Option<&gherkin::Rule>,
+    s: &gherkin::Scenario,
+) -> ScenarioResult {
+    let tags = all_tags(f, r, s);
+    let app = app_of(&tags).first().copied().unwrap_or(AppId::RocketChat);
+    ScenarioResult {
+        app,
+        check: check_id(&tags, &s.name),
+        name: s.name.clone(),
+        feature: f.name.clone(),
+        feature_path: feature_path(f),
+        line: s.position.line,
+        tags: tags
+            .into_iter()
+            .filter(|t| AppId::from_tag(t).is_none())
+            .collect(),
+        outcome: Outcome::NotRun,
+        message: None,
+        steps: Vec::new(),
+        evidence: Vec::new(),
+        duration: Duration::ZERO,
+        screenshot: None,
+    }
+}
+
+/// The feature's path relative to the working directory, for stable keys and reports.
+pub fn feature_path(f: &gherkin::Feature) -> String {
+    let p = f.path.clone().unwrap_or_default();
+    let rel = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| p.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    rel.unwrap_or(p).display().to_string()
+}
+
+/// The wait a scenario requires, from its steps and the application's expectations.
+pub fn required_wait(
+    f: &gherkin::Feature,
+    s: &gherkin::Scenario,
+    expect: &Expectations,
+    slack: Duration,
+) -> Duration {
+    f.background
+        .iter()
+        .flat_map(|b| &b.steps)
+        .chain(&s.steps)
+        .filter_map(|step| steps::find(Kind::of(step.ty), &step.value))
+        .filter_map(|d| d.wait)
+        .map(|w| match w {
+            Wait::IdleTimeout => expect.idle_wait(),
+            Wait::MaxLifetime => expect.lifetime_deadline(slack),
+        })
+        .sum()
+}
+
+fn needs_browser(f: &gherkin::Feature, s: &gherkin::Scenario) -> bool {
+    f.background
+        .iter()
+        .flat_map(|b| &b.steps)
+        .chain(&s.steps)
+        .filter_map(|step| steps::find(Kind::of(step.ty), &step.value))
+        .any(|d| d.browser)
+}
+
+const SLOW: Duration = Duration::from_secs(60);
+
+/// Applies filters and policy; scenarios that stay out for policy reasons are reported.
+pub fn plan(
+    mut features: Vec<gherkin::Feature>,
+    filters: &Filters,
+    policy: &Policy,
+) -> Result<Planned, PlanError> {
+    let mut not_run = Vec::new();
+    let mut apps = BTreeSet::new();
+    let mut needs = false;
+    let mut longest = Duration::ZERO;
+    let mut to_run = 0;
+    for f in &mut features {
+        let snapshot = f.clone();
+        let keep = |r: Option<&gherkin::Rule>,
+                    s: &gherkin::Scenario,
+                    not_run: &mut Vec<ScenarioResult>|
+         -> bool {
+            let tags = all_tags(&snapshot, r, s);
+            if filters.tags.as_ref().is_some_and(|t| !t.eval(tags.iter())) {
+                return false;
+            }
+            if filters
+                .name
+                .as_ref()
+                .is_some_and(|re| !re.is_match(&s.name))
+            {
+                return false;
+            }
+            let app = app_of(&tags)[0];
+            let reason = if let Some(why) = policy.unavailable.get(&app) {
+                Some(why.clone())
+            } else if tags.iter().any(|t| t == "destructive") && !policy.allow_destructive {
+                Some("changes the account's password; set SESSIONDRILL_ALLOW_DESTRUCTIVE=1 to run it (it is changed back afterwards)".to_string())
+            } else {
+                let (expect, slack) = policy
+                    .apps
+                    .get(&app)
+                    .copied()
+                    .unwrap_or((Expectations::ASVS, Duration::ZERO));
+                let wait = required_wait(&snapshot, s, &expect, slack);
+                (wait > SLOW && !policy.allow_slow).then(|| {
+                    format!(
+                        "would wait {}; set SESSIONDRILL_ALLOW_SLOW=1 to run it",
+                        human(wait)
+                    )
+                })
+            };
+            if let Some(reason) = reason {
+                let mut r = skeleton(&snapshot, r, s);
+                r.message = Some(reason);
+                not_run.push(r);
+                return false;
+            }
+            true
+        };
+        f.scenarios.retain(|s| keep(None, s, &mut not_run));
+        for rule in &mut f.rules {
+            let rule_snapshot = rule.clone();
+            rule.scenarios
+                .retain(|s| keep(Some(&rule_snapshot), s, &mut not_run));
+        }
+        for (r, s) in scenarios(f) {
+            let tags = all_tags(f, r, s);
+            let app = app_of(&tags)[0];
+            apps.insert(app);
+            needs |= needs_browser(f, s);
+            let (expect, slack) = policy
+                .apps
+                .get(&app)
+                .copied()
+                .unwrap_or((Expectations::ASVS, Duration::ZERO));
+            longest = longest.max(required_wait(f, s, &expect, slack));
+            to_run += 1;
+        }
+    }
+    features.retain(|f| !scenarios(f).is_empty());
+    // Scenarios that change the account run alone; starting them first keeps them
+    // from waiting behind long idle waits.
+    features.sort_by_key(|f| {
+        let destructive = scenarios(f)
+            .iter()
+            .any(|(r, s)| all_tags(f, *r, s).iter().any(|t| t == "destructive"));
+        (!destructive, f.path.clone())
+    });
+    if to_run == 0 && not_run.is_empty() {
+        let mut what = String::new();
+        if let Some(t) = &filters.tags_text {
+            what.push_str(&format!(" --tags {t}"));
+        }
+        if let Some(n) = &filters.name {
+            what.push_str(&format!(" --name {n}"));
+        }
+        return Err(PlanError::NothingSelected(what));
+    }
+    Ok(Planned {
+        features,
+        not_run,
+        apps,
+        needs_browser: needs,
+        longest_wait: longest,
+        to_run,
+    })
+}
+
+/// Feeds already parsed and planned features to cucumber.
+pub struct Preparsed;
+
+impl cucumber::Parser<Vec<gherkin::Feature>> for Preparsed {
+    type Cli = cucumber::cli::Empty;
+    type Output =
+        futures::stream::Iter<std::vec::IntoIter<cucumber::parser::Result<gherkin::Feature>>>;
+
+    fn parse(self, input: Vec<gherkin::Feature>, _cli: Self::Cli) -> Self::Output {
+        futures::stream::iter(input.into_iter().map(Ok).collect::<Vec<_>>())
+    }
+}

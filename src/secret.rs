@@ -1,0 +1,155 @@
+//! Secrets (tokens, passwords) that must never appear whole in output.
+//!
+//! A [`Secret`] prints as a short prefix plus a short hash, so two reports can
+//! be compared ("the same token?") without either revealing it. A [`Masker`]
+//! remembers every secret a run has seen and scrubs them from free text
+//! (response bodies, error messages) before anything is printed or saved.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
+/// A secret value. `Display` and `Debug` show only a masked form.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The real value, for sending to the target. Never format it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `abcd…#1a2b3c4d`: four characters and eight hex digits of SHA-256.
+    pub fn masked(&self) -> String {
+        mask(&self.0)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", self.masked())
+    }
+}
+
+/// Masks one value: a prefix short enough to reveal nothing useful and a hash
+/// long enough to tell values apart.
+pub fn mask(value: &str) -> String {
+    if value.is_empty() {
+        return "(empty)".to_string();
+    }
+    let digest = Sha256::digest(value.as_bytes());
+    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let prefix: String = value.chars().take(prefix_len(value)).collect();
+    format!("{prefix}…#{hash}")
+}
+
+fn prefix_len(value: &str) -> usize {
+    // Short values (passwords) show less, so the prefix never is most of it.
+    match value.chars().count() {
+        0..=7 => 0,
+        8..=15 => 2,
+        _ => 4,
+    }
+}
+
+/// Remembers secrets and removes them from text. Cheap to clone (shared).
+#[derive(Clone, Default)]
+pub struct Masker {
+    known: Arc<Mutex<Vec<String>>>,
+}
+
+impl Masker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a secret; values shorter than 6 characters are ignored since
+    /// scrubbing them would mangle ordinary text.
+    pub fn register(&self, secret: &Secret) {
+        self.register_str(secret.expose());
+    }
+
+    pub fn register_str(&self, value: &str) {
+        if value.len() < 6 {
+            return;
+        }
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if !known.iter().any(|k| k == value) {
+            known.push(value.to_string());
+            // Longest first, so a secret containing another is replaced whole.
+            known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+        }
+    }
+
+    /// Replaces every known secret, and its percent-encoded form, in `text`.
+    pub fn scrub(&self, text: &str) -> String {
+        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = text.to_string();
+        for value in known.iter() {
+            if out.contains(value.as_str()) {
+                out = out.replace(value.as_str(), &mask(value));
+            }
+            let encoded =
+                url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
+            if encoded != *value && out.contains(encoded.as_str()) {
+                out = out.replace(encoded.as_str(), &mask(value));
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Debug for Masker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.known.lock().map(|k| k.len()).unwrap_or(0);
+        write!(f, "Masker({n} secrets)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_never_shows_the_value() {
+        let s = Secret::new("9HqLlyZOugoStsXCUfD_0YdwnNnunAJF8V47U3QHXSq");
+        let shown = format!("{s} {s:?}");
+        assert!(!shown.contains("9HqLlyZOugoStsXCUfD_0YdwnNnunAJF8V47U3QHXSq"));
+        assert!(shown.starts_with("9HqL…#"));
+    }
+
+    #[test]
+    fn equal_values_mask_equal_and_different_values_differ() {
+        assert_eq!(mask("token-aaaaaaaaaaaa"), mask("token-aaaaaaaaaaaa"));
+        assert_ne!(mask("token-aaaaaaaaaaaa"), mask("token-aaaaaaaaaaab"));
+    }
+
+    #[test]
+    fn short_passwords_show_no_prefix() {
+        assert!(mask("hunter2").starts_with('…'));
+    }
+
+    #[test]
+    fn masker_scrubs_plain_and_percent_encoded_forms() {
+        let m = Masker::new();
+        m.register_str("a+b/c=secretvalue");
+        let text = "raw a+b/c=secretvalue and encoded a%2Bb%2Fc%3Dsecretvalue";
+        let out = m.scrub(text);
+        assert!(!out.contains("secretvalue"), "{out}");
+    }
+}

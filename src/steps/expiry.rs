@@ -1,0 +1,163 @@
+//! Idle and absolute expiry (ASVS 3.3.2; 5.0 7.3.1, 7.3.2; WSTG-SESS-07), measured
+//! by waiting, not by reading headers. Waits run concurrently with other scenarios.
+
+use std::time::Duration;
+
+use cucumber::step::Context;
+
+use super::capture;
+use super::world::{Activity, Failure, StepResult, World};
+use crate::checks::{cookies, timing};
+use crate::duration::human;
+
+pub async fn leave_idle(w: &mut World, c: &Context) -> StepResult {
+    let role = capture(c, 1).unwrap_or("API").to_string();
+    w.session(&role)?;
+    let expect = w.target()?.config.expect;
+    let wait = expect.idle_wait();
+    w.wait(
+        wait,
+        &format!(
+            "idle timeout {} + grace {}",
+            human(expect.idle_timeout),
+            human(expect.grace)
+        ),
+    )
+    .await?;
+    w.context_note = Some(format!(
+        "after {} untouched (expected idle timeout {}, grace {})",
+        human(wait),
+        human(expect.idle_timeout),
+        human(expect.grace)
+    ));
+    w.note(format!(
+        "left the {role} session untouched for {}",
+        human(wait)
+    ));
+    Ok(())
+}
+
+/// Uses the session every `interval` until `until` has passed or it is rejected.
+async fn keep_using(
+    w: &mut World,
+    role: &str,
+    interval: Duration,
+    until: Duration,
+) -> Result<Activity, Failure> {
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let cred = w.session(role)?.clone();
+    let ctx = w.ctx()?.clone();
+    ctx.progress(&format!(
+        "{}: using the session every {} for up to {}",
+        w.scenario,
+        human(interval),
+        human(until)
+    ));
+    let started = tokio::time::Instant::now();
+    let mut last_progress = started;
+    loop {
+        let r = a.accepts(&t.target, &cred).await?;
+        let elapsed = started.elapsed();
+        if !r.accepted {
+            w.note(format!(
+                "rejected after {} of use: {}",
+                human(elapsed),
+                r.evidence
+            ));
+            return Ok(Activity {
+                rejected_after: Some(elapsed),
+                used_for: elapsed,
+                interval,
+                deadline: until,
+            });
+        }
+        if elapsed >= until {
+            w.note(format!(
+                "still accepted after {} of use: {}",
+                human(elapsed),
+                r.evidence
+            ));
+            return Ok(Activity {
+                rejected_after: None,
+                used_for: elapsed,
+                interval,
+                deadline: until,
+            });
+        }
+        if last_progress.elapsed() >= Duration::from_secs(60) {
+            ctx.progress(&format!(
+                "{}: still accepted after {}",
+                w.scenario,
+                human(elapsed)
+            ));
+            last_progress = tokio::time::Instant::now();
+        }
+        tokio::time::sleep(interval.min(until.saturating_sub(elapsed))).await;
+    }
+}
+
+pub async fn keep_using_past_idle(w: &mut World, c: &Context) -> StepResult {
+    let role = capture(c, 1).unwrap_or("API").to_string();
+    let expect = w.target()?.config.expect;
+    let activity = keep_using(w, &role, expect.activity_interval(), expect.idle_wait()).await?;
+    w.activity = Some(activity);
+    Ok(())
+}
+
+pub async fn keep_using_past_lifetime(w: &mut World, c: &Context) -> StepResult {
+    let role = capture(c, 1).unwrap_or("API").to_string();
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let expect = t.target.config.expect;
+    let slack = t
+        .target
+        .config
+        .expiry_slack
+        .unwrap_or_else(|| a.expiry_slack());
+    let deadline = expect.lifetime_deadline(slack);
+    if !slack.is_zero() {
+        w.note(format!(
+            "{} may enforce expiry up to {} late on its API",
+            t.app().name(),
+            human(slack)
+        ));
+    }
+    let activity = keep_using(w, &role, expect.activity_interval(), deadline).await?;
+    w.activity = Some(activity);
+    Ok(())
+}
+
+fn activity(w: &World) -> Result<Activity, Failure> {
+    w.activity
+        .ok_or_else(|| Failure::Infra("no session was kept in use by an earlier step".into()))
+}
+
+pub async fn never_rejected_while_in_use(w: &mut World, _c: &Context) -> StepResult {
+    let a = activity(w)?;
+    let expect = w.target()?.config.expect;
+    let v = timing::activity_keeps_alive(a.rejected_after, a.used_for, a.interval, &expect);
+    super::conclude_verdict(w, v)
+}
+
+pub async fn rejected_by_deadline(w: &mut World, _c: &Context) -> StepResult {
+    let a = activity(w)?;
+    let expect = w.target()?.config.expect;
+    let v = timing::lifetime_enforced(a.rejected_after, a.used_for, &expect, a.deadline);
+    super::conclude_verdict(w, v)
+}
+
+pub async fn advertised_lifetime(w: &mut World, _c: &Context) -> StepResult {
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let cred = w.session("browser")?.clone();
+    let obs = w.last_observation.clone();
+    let mut advertised = a.advertised_expiry(&t.target, &cred, obs.as_ref()).await?;
+    if let Some(obs) = &obs {
+        let is_session = |name: &str| a.is_session_cookie(name);
+        for c in cookies::session_cookies(obs, Some(cred.token.expose()), &is_session) {
+            if let Some(at) = c.expires_at() {
+                advertised.push((format!("cookie {} Expires", c.name), at));
+            }
+        }
+    }
+    let v = timing::advertised_lifetime(cred.obtained_at, &advertised, &t.target.config.expect);
+    super::conclude_verdict(w, v)
+}

@@ -1,0 +1,713 @@
+//! The step vocabulary. One table drives three things: cucumber's step
+//! registration, `sessiondrill steps` (the phrase book for writing scenarios
+//! without Rust), and the check that every step of every feature is known
+//! before anything runs.
+
+pub mod cookies;
+pub mod expiry;
+pub mod password;
+pub mod regeneration;
+pub mod session;
+pub mod transport;
+pub mod world;
+
+use std::sync::LazyLock;
+
+use cucumber::step::{Collection, Context};
+use futures::future::LocalBoxFuture;
+use regex::Regex;
+
+use crate::checks::Verdict;
+use world::{Failure, StepResult, World};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Given,
+    When,
+    Then,
+}
+
+impl Kind {
+    pub fn word(self) -> &'static str {
+        match self {
+            Kind::Given => "Given",
+            Kind::When => "When",
+            Kind::Then => "Then",
+        }
+    }
+
+    pub fn of(ty: cucumber::gherkin::StepType) -> Self {
+        match ty {
+            cucumber::gherkin::StepType::Given => Kind::Given,
+            cucumber::gherkin::StepType::When => Kind::When,
+            cucumber::gherkin::StepType::Then => Kind::Then,
+        }
+    }
+}
+
+/// A wait the step itself requires, so the run can plan (and flag `@slow` ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    IdleTimeout,
+    MaxLifetime,
+}
+
+pub struct StepDef {
+    pub kind: Kind,
+    /// How a person writes it; `<a|b>` marks a choice, `[...]` an optional part.
+    pub phrase: &'static str,
+    /// The regex cucumber matches (anchored when compiled).
+    pub pattern: &'static str,
+    pub example: &'static str,
+    pub help: &'static str,
+    pub browser: bool,
+    pub wait: Option<Wait>,
+    pub run: cucumber::step::Step<World>,
+}
+
+/// The n-th capture of a matched step, if present and non-empty.
+pub fn capture(c: &Context, n: usize) -> Option<&str> {
+    c.matches
+        .get(n)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// Judges a pure check's verdict: evidence always, a finding when it does not hold.
+pub fn conclude_verdict(w: &mut World, v: Verdict) -> StepResult {
+    for line in &v.evidence {
+        w.note(line);
+    }
+    if v.holds() {
+        Ok(())
+    } else {
+        Err(Failure::Finding(v.failure_message()))
+    }
+}
+
+macro_rules! bind {
+    ($($name:ident => $f:path),* $(,)?) => {
+        $(
+            fn $name(w: &mut World, c: Context) -> LocalBoxFuture<'_, ()> {
+                Box::pin(async move {
+                    let result = $f(w, &c).await;
+                    w.conclude(result);
+                })
+            }
+        )*
+    };
+}
+
+bind! {
+    fresh_browser => session::fresh_browser,
+    sign_in_ui => session::sign_in_ui,
+    sign_in_ui_wrong => session::sign_in_ui_wrong_password,
+    sign_in_api => session::sign_in_api,
+    open_realtime => session::open_realtime,
+    observed => cookies::observed_after_sign_in,
+    plant => regeneration::plant_token,
+    sign_out_ui => session::sign_out_ui,
+    sign_out_api => session::sign_out_api,
+    change_password => password::change_password,
+    leave_idle => expiry::leave_idle,
+    keep_past_idle => expiry::keep_using_past_idle,
+    keep_past_lifetime => expiry::keep_using_past_lifetime,
+    sign_in_twice => regeneration::sign_in_twice,
+    open_link => regeneration::open_token_link,
+    holds => session::holds_credential,
+    holds_none => session::holds_no_credential,
+    shows_error => session::login_page_shows_error,
+    accepted => session::accepted_by_api,
+    rejected => session::rejected_by_api,
+    rt_rejected => session::realtime_rejected,
+    rt_closed => session::realtime_closed,
+    no_longer_holds => session::no_longer_holds,
+    secure => cookies::secure,
+    http_only => cookies::http_only,
+    same_site => cookies::same_site,
+    scope => cookies::scope,
+    host_prefix => cookies::host_prefix,
+    unreadable => cookies::not_readable_by_script,
+    advertised => expiry::advertised_lifetime,
+    never_rejected => expiry::never_rejected_while_in_use,
+    rejected_by_deadline => expiry::rejected_by_deadline,
+    differ => regeneration::two_sign_ins_differ,
+    not_planted => regeneration::session_is_not_planted,
+    planted_rejected => regeneration::planted_rejected,
+    not_signed_in => regeneration::browser_not_signed_in,
+    http_redirects => transport::http_redirects,
+    hsts => transport::hsts_one_year,
+}
+
+macro_rules! role {
+    ($before:literal, $after:literal) => {
+        concat!($before, "(browser|API|second)", $after)
+    };
+}
+
+pub static STEPS: &[StepDef] = &[
+    StepDef {
+        kind: Kind::Given,
+        phrase: "a fresh browser",
+        pattern: "a fresh browser",
+        example: "Given a fresh browser",
+        help: "Starts headless Chromium with an empty profile for this scenario.",
+        browser: true,
+        wait: None,
+        run: fresh_browser,
+    },
+    StepDef {
+        kind: Kind::Given,
+        phrase: "I am signed in through the login page",
+        pattern: "I am signed in through the login page",
+        example: "Given I am signed in through the login page",
+        help: "Signs in as the configured account by filling the real login form; captures the browser session.",
+        browser: true,
+        wait: None,
+        run: sign_in_ui,
+    },
+    StepDef {
+        kind: Kind::When,
+        phrase: "I sign in through the login page",
+        pattern: "I sign in through the login page",
+        example: "When I sign in through the login page",
+        help: "As the Given form, as the action under test.",
+        browser: true,
+        wait: None,
+        run: sign_in_ui,
+    },
+    StepDef {
+        kind: Kind::When,
+        phrase: "I sign in through the login page with a wrong password",
+        pattern: "I sign in through the login page with a wrong password",
+        example: "When I sign in through the login page with a wrong password",
+        help: "Submits the login form with a wrong password (one failed attempt counts toward lockouts).",
+        browser: true,
+        wait: None,
+        run: sign_in_ui_wrong,
+    },
+    StepDef {
+        kind: Kind::Given,
+        phrase: "I am signed in through the API",
+        pattern: "I am signed in through the API",
+        example: "Given I am signed in through the API",
+        help: "Signs in through the REST API; the session's role is `API`.",
+        browser: false,
+        wait: None,
+        run: sign_in_api,
+    },
+    StepDef {
+        kind: Kind::Given,
+        phrase: "a second session is signed in through the API",
+        pattern: "a (second) session is signed in through the API",
+        example: "And a second session is signed in through the API",
+        help: "Another API sign-in of the same account; role `second`.",
+        browser: false,
+        wait: None,
+        run: sign_in_api,
+    },
+    StepDef {
+        kind: Kind::Given,
+        phrase: "a realtime connection is open with the <browser|API|second> session",
+        pattern: role!("a realtime connection is open with the ", " session"),
+        example: "And a realtime connection is open with the second session",
+        help: "Opens the app's realtime channel (DDP, ActionCable) authenticated with that session and keeps it open.",
+        browser: false,
+        wait: None,
+        run: open_realtime,
+    },
+    StepDef {
+        kind: Kind::Given,
+        phrase: "the cookies and storage of a browser signed in through the login page",
+        pattern: "the cookies and storage of a browser signed in through the login page",
+        example: "Given the cookies and storage of a browser signed in through the login page",
+        help: "Signs in through the login page once per run and shares what the browser then holds.",
+        browser: true,
+        wait: None,
+        run: observed,
+    },
+    StepDef {
+        kind: Kind::Given,
+        phrase: "a session token is planted in the browser",
+        pattern: "a session token is planted in the browser",
+        example: "And a session token is planted in the browser",
+        help: "Writes an attacker-chosen token wherever the app reads a session from (cookies, storage).",
+        browser: true,
+        wait: None,
+        run: plant,
+    },
+    StepDef {
+        kind: Kind::When,
+        phrase: "I sign out through the user interface",
+        pattern: "I sign out through the user interface",
+        example: "When I sign out through the user interface",
+        help: "Uses the app's own sign-out control.",
+        browser: true,
+        wait: None,
+        run: sign_out_ui,
+    },
+    StepDef {
+        kind: Kind::When,
+        phrase: "I sign out [the <browser|API|second> session ]through the API",
+        pattern: "I sign out (?:the (browser|API|second) session )?through the API",
+        example: "When I sign out through the API",
+        help: "Calls the API's sign-out with that session (default `API`).",
+        browser: false,
+        wait: None,
+        run: sign_out_api,
+    },
+    StepDef {
+        kind: Kind::When,
+        phrase: "I change the password using the <browser|API|second> session",
+        pattern: role!("I change the password using the ", " session"),
+        example: "When I change the password using the browser session",
+        help: "Changes the account's password through the API with that session; always changed back afterwards. Tag the scenario @destructive.",
+        browser: false,
+        wait: None,
+        run: change_password,
+    },
+    StepDef {
+        kind: Kind::When,
+        phrase: "I leave the <browser|API|second> session untouched for the idle timeout plus grace",
+        pattern: role!(
+            "I leave the ",
+            " session untouched for the idle timeout plus grace"
+        ),
+        example: "When I leave the API session untouched for the idle timeout plus grace",
+        help: "Waits the expected idle timeout plus grace without using the session.",
+        browser: false,
+        wait: Some(Wait::IdleTimeout),
+        run: leave_idle,
+    },
+    StepDef {
+        kind: Kind::When,
+        phrase: "I keep using the <browser|API|second> session until the idle timeout plus grace has passed",
+        pattern: role!(
+            "I keep using the ",
+            " session until the idle timeout plus grace has passed"
+        ),
+        example: "When I keep using the API session until the idle timeout plus grace has passed",
+        help: "Uses the session every third of the idle timeout until idle timeout plus grace has passed.",
+        browser: false,
+        wait: Some(Wait::IdleTimeout),
+        run: keep_past_idle,
+    },
+    StepDef {
+        kind: Kind::When,
+        phrase: "I keep using the <browser|API|second> session until the maximum lifetime plus grace has passed",
+        pattern: role!(
+            "I keep using the ",
+            " session until the maximum lifetime plus grace has passed"
+        ),
+        example: "When I keep using the API session until the maximum lifetime plus grace has passed",
+        help: "Uses the session continuously until it is rejected or the maximum lifetime plus grace (plus the app's sweep delay) has passed.",
+        browser: false,
+        wait: Some(Wait::MaxLifetime),
+        run: keep_past_lifetime,
+    },
+    StepDef {
+        kind: Kind::When,
+        phrase: "I sign in through the API twice",
+        pattern: "I sign in through the API twice",
+        example: "When I sign in through the API twice",
+        help: "Two API sign-ins of the same account (`sign-in 1`, `sign-in 2`).",
+        browser: false,
+        wait: None,
+        run: sign_in_twice,
+    },
+    StepDef {
+        kind: Kind::When,
+        phrase: "I open a link carrying the <browser|API|second> session's token in a fresh browser",
+        pattern: role!(
+            "I open a link carrying the ",
+            " session's token in a fresh browser"
+        ),
+        example: "When I open a link carrying the API session's token in a fresh browser",
+        help: "Builds the app's sign-in link for that token (e.g. Rocket.Chat's ?resumeToken=) and opens it.",
+        browser: true,
+        wait: None,
+        run: open_link,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the browser holds a session credential",
+        pattern: "the browser holds a session credential",
+        example: "Then the browser holds a session credential",
+        help: "The app's session credential is found in the browser's cookies or storage.",
+        browser: true,
+        wait: None,
+        run: holds,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the browser holds no session credential",
+        pattern: "the browser holds no session credential",
+        example: "Then the browser holds no session credential",
+        help: "No session credential is found in the browser.",
+        browser: true,
+        wait: None,
+        run: holds_none,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the login page shows an error",
+        pattern: "the login page shows an error",
+        example: "And the login page shows an error",
+        help: "The last page sign-in was refused with a visible error.",
+        browser: true,
+        wait: None,
+        run: shows_error,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the <browser|API|second> session is accepted by the API",
+        pattern: role!("the ", " session is accepted by the API"),
+        example: "And the browser session is accepted by the API",
+        help: "Replays the session against the API's who-am-I request; it must work.",
+        browser: false,
+        wait: None,
+        run: accepted,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the <browser|API|second> session is rejected by the API",
+        pattern: role!("the ", " session is rejected by the API"),
+        example: "Then the browser session is rejected by the API",
+        help: "Replays the captured session from outside the browser; it must be refused.",
+        browser: false,
+        wait: None,
+        run: rejected,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "resuming the <browser|API|second> session over the realtime channel is rejected",
+        pattern: role!(
+            "resuming the ",
+            " session over the realtime channel is rejected"
+        ),
+        example: "And resuming the browser session over the realtime channel is rejected",
+        help: "A fresh realtime connection authenticated with the session must be refused.",
+        browser: false,
+        wait: None,
+        run: rt_rejected,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the realtime connection of the <browser|API|second> session is closed",
+        pattern: role!("the realtime connection of the ", " session is closed"),
+        example: "And the realtime connection of the second session is closed",
+        help: "The server ends the open realtime connection of that session (within the app's own delay).",
+        browser: false,
+        wait: None,
+        run: rt_closed,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the browser no longer holds the session token",
+        pattern: "the browser no longer holds the session token",
+        example: "And the browser no longer holds the session token",
+        help: "The browser session's token is in no cookie and no web storage.",
+        browser: true,
+        wait: None,
+        run: no_longer_holds,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "every session cookie is Secure",
+        pattern: "every session cookie is Secure",
+        example: "Then every session cookie is Secure",
+        help: "ASVS 3.4.1.",
+        browser: false,
+        wait: None,
+        run: secure,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "every session cookie is HttpOnly",
+        pattern: "every session cookie is HttpOnly",
+        example: "Then every session cookie is HttpOnly",
+        help: "ASVS 3.4.2.",
+        browser: false,
+        wait: None,
+        run: http_only,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "every session cookie has SameSite Lax or Strict",
+        pattern: "every session cookie has SameSite Lax or Strict",
+        example: "Then every session cookie has SameSite Lax or Strict",
+        help: "Set explicitly; ASVS 3.4.3.",
+        browser: false,
+        wait: None,
+        run: same_site,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "every session cookie is host-only and scoped to the application's path",
+        pattern: "every session cookie is host-only and scoped to the application's path",
+        example: "Then every session cookie is host-only and scoped to the application's path",
+        help: "No Domain attribute, Path within the app's; ASVS 3.4.5.",
+        browser: false,
+        wait: None,
+        run: scope,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "every session cookie has the __Host- prefix",
+        pattern: "every session cookie has the __Host- prefix",
+        example: "Then every session cookie has the __Host- prefix",
+        help: "ASVS 3.4.4.",
+        browser: false,
+        wait: None,
+        run: host_prefix,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "page script cannot read the session token",
+        pattern: "page script cannot read the session token",
+        example: "Then page script cannot read the session token",
+        help: "Not via document.cookie, localStorage or sessionStorage; ASVS 3.2.3, 3.4.2.",
+        browser: false,
+        wait: None,
+        run: unreadable,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the advertised session lifetime is within the expected maximum",
+        pattern: "the advertised session lifetime is within the expected maximum",
+        example: "Then the advertised session lifetime is within the expected maximum",
+        help: "Token and cookie expiries told to the browser are within the maximum lifetime plus grace.",
+        browser: false,
+        wait: None,
+        run: advertised,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the session was never rejected while in use",
+        pattern: "the session was never rejected while in use",
+        example: "Then the session was never rejected while in use",
+        help: "Activity kept the session alive past the idle timeout.",
+        browser: false,
+        wait: None,
+        run: never_rejected,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the session was rejected before the maximum lifetime plus grace ended",
+        pattern: "the session was rejected before the maximum lifetime plus grace ended",
+        example: "Then the session was rejected before the maximum lifetime plus grace ended",
+        help: "The absolute lifetime is enforced even for a session in continuous use.",
+        browser: false,
+        wait: None,
+        run: rejected_by_deadline,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the two sign-ins yielded different session tokens",
+        pattern: "the two sign-ins yielded different session tokens",
+        example: "Then the two sign-ins yielded different session tokens",
+        help: "ASVS 3.2.1.",
+        browser: false,
+        wait: None,
+        run: differ,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the browser session is not the planted token",
+        pattern: "the browser session is not the planted token",
+        example: "Then the browser session is not the planted token",
+        help: "The sign-in did not adopt the planted value.",
+        browser: false,
+        wait: None,
+        run: not_planted,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the planted token is rejected by the API",
+        pattern: "the planted token is rejected by the API",
+        example: "And the planted token is rejected by the API",
+        help: "The attacker's value does not authenticate after the victim signs in.",
+        browser: false,
+        wait: None,
+        run: planted_rejected,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the browser is not signed in with the <browser|API|second> session",
+        pattern: role!("the browser is not signed in with the ", " session"),
+        example: "Then the browser is not signed in with the API session",
+        help: "The page shows no signed-in user and holds none of that session's token.",
+        browser: true,
+        wait: None,
+        run: not_signed_in,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "plain HTTP requests are redirected to HTTPS",
+        pattern: "plain HTTP requests are redirected to HTTPS",
+        example: "Then plain HTTP requests are redirected to HTTPS",
+        help: "ASVS 9.1.1; a closed HTTP port also passes.",
+        browser: false,
+        wait: None,
+        run: http_redirects,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "HTTPS responses carry HSTS with a max-age of at least one year",
+        pattern: "HTTPS responses carry HSTS with a max-age of at least one year",
+        example: "Then HTTPS responses carry HSTS with a max-age of at least one year",
+        help: "ASVS 5.0 3.4.1.",
+        browser: false,
+        wait: None,
+        run: hsts,
+    },
+];
+
+static COMPILED: LazyLock<Vec<(Regex, &'static StepDef)>> = LazyLock::new(|| {
+    STEPS
+        .iter()
+        .map(|d| {
+            (
+                Regex::new(&format!("^{}$", d.pattern)).expect("step patterns are valid regexes"),
+                d,
+            )
+        })
+        .collect()
+});
+
+/// Every step, registered with cucumber.
+pub fn collection() -> Collection<World> {
+    let mut c = Collection::new();
+    for (re, d) in COMPILED.iter() {
+        c = match d.kind {
+            Kind::Given => c.given(None, re.clone(), d.run),
+            Kind::When => c.when(None, re.clone(), d.run),
+            Kind::Then => c.then(None, re.clone(), d.run),
+        };
+    }
+    c
+}
+
+/// The step definition a feature line uses, if any.
+pub fn find(kind: Kind, text: &str) -> Option<&'static StepDef> {
+    COMPILED
+        .iter()
+        .find(|(re, d)| d.kind == kind && re.is_match(text))
+        .map(|(_, d)| *d)
+}
+
+/// The phrases closest to an unknown step, best first.
+pub fn closest(kind: Kind, text: &str, n: usize) -> Vec<&'static StepDef> {
+    let mut scored: Vec<(f64, &StepDef)> = STEPS
+        .iter()
+        .map(|d| {
+            let bonus = if d.kind == kind { 0.05 } else { 0.0 };
+            (similarity(text, d.phrase) + bonus, d)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().take(n).map(|(_, d)| d).collect()
+}
+
+/// Word-level similarity in 0..=1 (1 - normalised edit distance over words).
+pub fn similarity(a: &str, b: &str) -> f64 {
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric() && c != '_' && c != '-')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (a, b) = (words(a), words(b));
+    let (n, m) = (a.len(), b.len());
+    if n.max(m) == 0 {
+        return 1.0;
+    }
+    let mut prev: Vec<usize> = (0..=m).collect();
+    for i in 1..=n {
+        let mut cur = vec![i; m + 1];
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    1.0 - prev[m] as f64 / n.max(m) as f64
+}
+
+/// The phrase book printed by `sessiondrill steps`.
+pub fn phrase_book() -> String {
+    let mut out = String::from(
+        "Steps for sessiondrill scenarios. Each Examples row is tagged with its application\n\
+         (@rocketchat or @chatwoot); the same phrases work for every application.\n\
+         <a|b> is a choice, [...] is optional. Roles: `browser` is the session captured from the\n\
+         browser, `API` and `second` are sessions signed in through the API.\n",
+    );
+    for kind in [Kind::Given, Kind::When, Kind::Then] {
+        out.push_str(&format!("\n{}\n", kind.word()));
+        for d in STEPS.iter().filter(|d| d.kind == kind) {
+            out.push_str(&format!(
+                "  {} {}\n      {}\n      e.g. {}\n",
+                kind.word(),
+                d.phrase,
+                d.help,
+                d.example
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_example_matches_its_own_step_and_only_it() {
+        for d in STEPS {
+            let text = d.example.split_once(' ').map(|x| x.1).unwrap_or_default();
+            let matching: Vec<&str> = COMPILED
+                .iter()
+                .filter(|(re, e)| e.kind == d.kind && re.is_match(text))
+                .map(|(_, e)| e.phrase)
+                .collect();
+            assert_eq!(matching, vec![d.phrase], "example `{}`", d.example);
+        }
+    }
+
+    #[test]
+    fn roles_are_captured() {
+        let d = find(Kind::Then, "the second session is rejected by the API").unwrap();
+        assert_eq!(
+            d.phrase,
+            "the <browser|API|second> session is rejected by the API"
+        );
+        assert!(find(Kind::When, "I sign out through the API").is_some());
+        assert!(find(Kind::When, "I sign out the second session through the API").is_some());
+        assert!(find(Kind::Then, "the third session is rejected by the API").is_none());
+    }
+
+    #[test]
+    fn closest_suggests_the_intended_phrase() {
+        // "refused" is one word away from both "accepted" and "rejected": both are offered.
+        let c: Vec<&str> = closest(Kind::Then, "the browser session is refused by the API", 3)
+            .iter()
+            .map(|d| d.phrase)
+            .collect();
+        assert!(
+            c.contains(&"the <browser|API|second> session is rejected by the API"),
+            "{c:?}"
+        );
+        assert!(
+            c.contains(&"the <browser|API|second> session is accepted by the API"),
+            "{c:?}"
+        );
+        let c = closest(Kind::Given, "a new browser", 1);
+        assert_eq!(c[0].phrase, "a fresh browser");
+    }
+
+    #[test]
+    fn similarity_is_sane() {
+        assert_eq!(similarity("a b c", "a b c"), 1.0);
+        assert!(similarity("a b c", "a b d") > similarity("a b c", "x y z"));
+    }
+}

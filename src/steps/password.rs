@@ -1,0 +1,39 @@
+//! Password change ends other sessions (ASVS 3.3.3; 5.0 7.4.3; WSTG-SESS-06/11).
+//! The change is registered for restoration before it is sent, so the original
+//! password comes back even if the scenario fails or the run is interrupted.
+
+use cucumber::step::Context;
+
+use super::capture;
+use super::world::{Failure, StepResult, World};
+
+pub async fn change_password(w: &mut World, c: &Context) -> StepResult {
+    let role = capture(c, 1).unwrap_or("browser").to_string();
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let ctx = w.ctx()?.clone();
+    let cred = w.session(&role)?.clone();
+    let original = t.target.config.account.password.clone();
+    let temporary = a.new_password();
+    t.target.masker.register(&temporary);
+    let id = ctx.restorations.register(
+        t.app(),
+        original.clone(),
+        temporary.clone(),
+        Some(cred.clone()),
+    );
+    w.restore_id = Some(id);
+    match a
+        .change_password(&t.target, &cred, &original, &temporary)
+        .await
+    {
+        Ok(evidence) => {
+            w.note(format!(
+                "changed the password using the {role} session: {evidence}"
+            ));
+            Ok(())
+        }
+        Err(e) => Err(Failure::Infra(format!(
+            "could not change the password: {e:#}"
+        ))),
+    }
+}

@@ -1,0 +1,131 @@
+//! A new session at every sign-in, no adopted pre-login tokens, no sign-in by link
+//! (ASVS 3.2.1, 3.1.1; 5.0 7.2.4, 14.2.1; WSTG-SESS-03, SESS-04).
+
+use base64::Engine as _;
+use cucumber::step::Context;
+
+use super::capture;
+use super::session::api_sign_in;
+use super::world::{Failure, StepResult, World};
+use crate::model::Credential;
+use crate::secret::Secret;
+
+pub async fn sign_in_twice(w: &mut World, _c: &Context) -> StepResult {
+    for role in ["sign-in 1", "sign-in 2"] {
+        let cred = api_sign_in(w).await?;
+        w.note(format!("{role}: {cred}"));
+        w.keep_session(role, cred);
+    }
+    Ok(())
+}
+
+pub async fn two_sign_ins_differ(w: &mut World, _c: &Context) -> StepResult {
+    let first = w.session("sign-in 1")?.token.clone();
+    let second = w.session("sign-in 2")?.token.clone();
+    if first == second {
+        return Err(Failure::Finding(format!(
+            "both sign-ins returned the same session token {first}: the token is not regenerated at authentication"
+        )));
+    }
+    w.note(format!(
+        "sign-ins yielded different tokens: {first} and {second}"
+    ));
+    Ok(())
+}
+
+/// A token-shaped value nobody was issued: 32 random bytes, base64url.
+fn fake_token() -> Secret {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes[..]);
+    Secret::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+pub async fn plant_token(w: &mut World, _c: &Context) -> StepResult {
+    w.ensure_browser().await?;
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let fake = fake_token();
+    t.target.masker.register(&fake);
+    let places = a.plant(&t.target, w.browser()?, &fake).await?;
+    w.note(format!("planted {fake} in {}", places.join(", ")));
+    w.planted = Some(fake);
+    Ok(())
+}
+
+fn planted(w: &World) -> Result<Secret, Failure> {
+    w.planted
+        .clone()
+        .ok_or_else(|| Failure::Infra("no token was planted by an earlier step".into()))
+}
+
+pub async fn session_is_not_planted(w: &mut World, _c: &Context) -> StepResult {
+    let fake = planted(w)?;
+    let cred = w.session("browser")?.clone();
+    if cred.token == fake {
+        return Err(Failure::Finding(format!(
+            "after sign-in the session token is the planted one ({fake}): a token chosen before sign-in was adopted"
+        )));
+    }
+    w.note(format!(
+        "after sign-in the session token {} differs from the planted {fake}",
+        cred.token
+    ));
+    Ok(())
+}
+
+pub async fn planted_rejected(w: &mut World, _c: &Context) -> StepResult {
+    let fake = planted(w)?;
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let mut cred = Credential::new(fake.clone(), "planted before sign-in");
+    if let Ok(real) = w.session("browser") {
+        cred.parts = real.parts.clone();
+    }
+    let r = a.accepts(&t.target, &cred).await?;
+    if r.accepted {
+        return Err(Failure::Finding(format!(
+            "the planted token {fake} is accepted by the API after the victim signed in: {}",
+            r.evidence
+        )));
+    }
+    w.note(format!(
+        "the planted token is rejected by the API: {}",
+        r.evidence
+    ));
+    Ok(())
+}
+
+pub async fn open_token_link(w: &mut World, c: &Context) -> StepResult {
+    let role = capture(c, 1).unwrap_or("API").to_string();
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let cred = w.session(&role)?.clone();
+    let link = a.token_link(&t.target, &cred).ok_or_else(|| {
+        Failure::Infra(format!(
+            "{} has no sign-in links; this scenario does not apply to it",
+            t.app().name()
+        ))
+    })?;
+    w.open_browser().await?;
+    w.browser()?.goto(&link).await?;
+    w.note(format!("opened {link} in a fresh browser"));
+    Ok(())
+}
+
+pub async fn browser_not_signed_in(w: &mut World, c: &Context) -> StepResult {
+    let role = capture(c, 1).unwrap_or("API").to_string();
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let token = w.session(&role)?.token.clone();
+    let signed_in = a.is_signed_in_ui(&t.target, w.browser()?).await?;
+    let obs = w.browser()?.observe().await?;
+    let places = obs.places_holding(token.expose());
+    if signed_in || !places.is_empty() {
+        return Err(Failure::Finding(format!(
+            "a link carrying another session's token signed this browser in{} [ASVS 3.1.1, WSTG-SESS-03]",
+            if places.is_empty() {
+                String::new()
+            } else {
+                format!(" (the token is now in {})", places.join(", "))
+            }
+        )));
+    }
+    w.note(format!("the browser is not signed in ({})", obs.summary()));
+    Ok(())
+}

@@ -1,0 +1,279 @@
+//! Signing in and out, capturing sessions, and replaying them (ASVS 3.3.1, 5.0 7.4.1;
+//! WSTG-SESS-06). Unlike a same-browser logout check, the captured credential is
+//! replayed from outside the browser, over the API and the realtime channel.
+
+use cucumber::step::Context;
+
+use super::capture;
+use super::world::{Failure, StepResult, World};
+use crate::apps::{ApiSignIn, UiSignIn};
+use crate::secret::Secret;
+
+pub async fn fresh_browser(w: &mut World, _c: &Context) -> StepResult {
+    w.open_browser().await
+}
+
+pub async fn sign_in_ui(w: &mut World, _c: &Context) -> StepResult {
+    w.ensure_browser().await?;
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let target = &t.target;
+    let account = &target.config.account;
+    match a
+        .sign_in_ui(target, w.browser()?, &account.login, &account.password)
+        .await?
+    {
+        UiSignIn::SignedIn => {}
+        UiSignIn::Rejected { shown } => {
+            return Err(Failure::Infra(format!(
+                "the login page refused the configured account {} (it showed: {shown}); check its credentials",
+                account.login
+            )));
+        }
+    }
+    let obs = w.browser()?.observe().await?;
+    w.note(format!(
+        "signed in through {} as {}",
+        a.login_page(target),
+        account.login
+    ));
+    w.note(format!("browser holds {}", obs.summary()));
+    if let Some((cred, note)) = crate::apps::live_credential(a.as_ref(), target, &obs).await? {
+        w.note(format!("browser session: {cred}"));
+        if let Some(n) = note {
+            w.note(n);
+        }
+        w.keep_session("browser", cred);
+    }
+    w.last_observation = Some(obs);
+    Ok(())
+}
+
+pub async fn sign_in_ui_wrong_password(w: &mut World, _c: &Context) -> StepResult {
+    w.ensure_browser().await?;
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let target = &t.target;
+    let wrong = Secret::new(format!(
+        "{}-not-the-password",
+        target.config.account.password.expose()
+    ));
+    target.masker.register(&wrong);
+    let outcome = a
+        .sign_in_ui(target, w.browser()?, &target.config.account.login, &wrong)
+        .await?;
+    match &outcome {
+        UiSignIn::SignedIn => w.note("the login page signed in with a wrong password"),
+        UiSignIn::Rejected { shown } => w.note(format!(
+            "the login page refused the wrong password and showed: {shown}"
+        )),
+    }
+    w.last_observation = Some(w.browser()?.observe().await?);
+    w.ui_outcome = Some(outcome);
+    Ok(())
+}
+
+pub async fn sign_in_api(w: &mut World, c: &Context) -> StepResult {
+    let role = capture(c, 1).unwrap_or("API").to_string();
+    let cred = api_sign_in(w).await?;
+    w.note(format!("{role} session signed in through the API: {cred}"));
+    w.keep_session(&role, cred);
+    Ok(())
+}
+
+pub async fn api_sign_in(w: &World) -> Result<crate::model::Credential, Failure> {
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let account = &t.target.config.account;
+    match a
+        .sign_in_api(&t.target, &account.login, &account.password)
+        .await?
+    {
+        ApiSignIn::SignedIn(cred) => Ok(cred),
+        ApiSignIn::Rejected { evidence } => Err(Failure::Infra(format!(
+            "the API refused the configured account {}: {evidence}",
+            account.login
+        ))),
+    }
+}
+
+pub async fn open_realtime(w: &mut World, c: &Context) -> StepResult {
+    let role = capture(c, 1).unwrap_or("second").to_string();
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let cred = w.session(&role)?.clone();
+    let link = a.realtime_open(&t.target, &cred).await?;
+    w.note(format!(
+        "realtime connection open and authenticated with the {role} session"
+    ));
+    w.realtime.insert(super::world::role_key(&role), link);
+    Ok(())
+}
+
+pub async fn sign_out_ui(w: &mut World, _c: &Context) -> StepResult {
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    a.sign_out_ui(&t.target, w.browser()?).await?;
+    w.note("signed out through the user interface");
+    Ok(())
+}
+
+pub async fn sign_out_api(w: &mut World, c: &Context) -> StepResult {
+    let role = capture(c, 1).unwrap_or("API").to_string();
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let cred = w.session(&role)?.clone();
+    let evidence = a.sign_out_api(&t.target, &cred).await?;
+    w.note(format!(
+        "signed out the {role} session through the API: {evidence}"
+    ));
+    Ok(())
+}
+
+pub async fn holds_credential(w: &mut World, _c: &Context) -> StepResult {
+    let a = w.adapter()?;
+    let t = w.rt()?.clone();
+    let obs = w.browser()?.observe().await?;
+    match crate::apps::live_credential(a.as_ref(), &t.target, &obs).await? {
+        Some((cred, _)) => {
+            w.note(format!("the browser holds a session credential: {cred}"));
+            Ok(())
+        }
+        None => Err(Failure::Finding(format!(
+            "after signing in the browser holds no session credential ({})",
+            obs.summary()
+        ))),
+    }
+}
+
+pub async fn holds_no_credential(w: &mut World, _c: &Context) -> StepResult {
+    let a = w.adapter()?;
+    let obs = w.browser()?.observe().await?;
+    match a.credentials_in(&obs).into_iter().next() {
+        None => {
+            w.note(format!(
+                "the browser holds no session credential ({})",
+                obs.summary()
+            ));
+            Ok(())
+        }
+        Some(cred) => Err(Failure::Finding(format!(
+            "a sign-in with a wrong password left a session in the browser: {cred}"
+        ))),
+    }
+}
+
+pub async fn login_page_shows_error(w: &mut World, _c: &Context) -> StepResult {
+    match &w.ui_outcome {
+        Some(UiSignIn::Rejected { shown }) => {
+            let shown = shown.clone();
+            w.note(format!("the login page showed: {shown}"));
+            Ok(())
+        }
+        Some(UiSignIn::SignedIn) => Err(Failure::Finding(
+            "the login page signed the user in with a wrong password".into(),
+        )),
+        None => Err(Failure::Infra(
+            "no sign-in was attempted by an earlier step".into(),
+        )),
+    }
+}
+
+pub async fn accepted_by_api(w: &mut World, c: &Context) -> StepResult {
+    let role = capture(c, 1).unwrap_or("browser").to_string();
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let cred = w.session(&role)?.clone();
+    let r = a.accepts(&t.target, &cred).await?;
+    if r.accepted {
+        w.note(format!(
+            "{role} session accepted by the API: {}",
+            r.evidence
+        ));
+        Ok(())
+    } else {
+        Err(Failure::Finding(format!(
+            "the {role} session is rejected by the API{}: {}",
+            w.context_suffix(),
+            r.evidence
+        )))
+    }
+}
+
+pub async fn rejected_by_api(w: &mut World, c: &Context) -> StepResult {
+    let role = capture(c, 1).unwrap_or("browser").to_string();
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let cred = w.session(&role)?.clone();
+    let r = a.accepts(&t.target, &cred).await?;
+    if r.accepted {
+        Err(Failure::Finding(format!(
+            "the {role} session is still accepted by the API{}: {}",
+            w.context_suffix(),
+            r.evidence
+        )))
+    } else {
+        w.note(format!(
+            "{role} session rejected by the API{}: {}",
+            w.context_suffix(),
+            r.evidence
+        ));
+        Ok(())
+    }
+}
+
+pub async fn realtime_rejected(w: &mut World, c: &Context) -> StepResult {
+    let role = capture(c, 1).unwrap_or("browser").to_string();
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let cred = w.session(&role)?.clone();
+    let r = a.realtime_accepts(&t.target, &cred).await?;
+    if r.accepted {
+        Err(Failure::Finding(format!(
+            "the realtime channel still accepts the {role} session{}: {}",
+            w.context_suffix(),
+            r.evidence
+        )))
+    } else {
+        w.note(format!(
+            "realtime channel refused the {role} session: {}",
+            r.evidence
+        ));
+        Ok(())
+    }
+}
+
+pub async fn realtime_closed(w: &mut World, c: &Context) -> StepResult {
+    let role = capture(c, 1).unwrap_or("second").to_string();
+    let a = w.adapter()?;
+    let deadline = a.realtime_close_deadline();
+    let key = super::world::role_key(&role);
+    let mut link = w.realtime.remove(&key).ok_or_else(|| {
+        Failure::Infra(format!(
+            "no realtime connection was opened with the {role} session"
+        ))
+    })?;
+    let ended = link.ended_within(deadline).await;
+    w.realtime.insert(key, link);
+    match ended? {
+        Some(why) => {
+            w.note(format!(
+                "the server ended the {role} session's realtime connection: {why}"
+            ));
+            Ok(())
+        }
+        None => Err(Failure::Finding(format!(
+            "the realtime connection of the {role} session is still open {} later: it keeps receiving events",
+            crate::duration::human(deadline)
+        ))),
+    }
+}
+
+pub async fn no_longer_holds(w: &mut World, _c: &Context) -> StepResult {
+    let cred = w.session("browser")?.clone();
+    let obs = w.browser()?.observe().await?;
+    let places = obs.places_holding(cred.token.expose());
+    if places.is_empty() {
+        w.note(format!(
+            "after signing out the browser holds {}",
+            obs.summary()
+        ));
+        Ok(())
+    } else {
+        Err(Failure::Finding(format!(
+            "after signing out the browser still holds the session token in {} [ASVS 5.0 14.3.1]",
+            places.join(", ")
+        )))
+    }
+}

@@ -1,0 +1,56 @@
+//! HTTPS only: plain HTTP redirects, HSTS of at least a year (ASVS 9.1.1, 14.4.5;
+//! 5.0 3.4.1, 12.2.1; WSTG-CRYP-03, CONF-07).
+
+use cucumber::step::Context;
+use reqwest::Method;
+
+use super::world::{Failure, StepResult, World};
+use crate::checks::{Verdict, hsts, redirect};
+
+fn https_or_finding(w: &World) -> StepResult {
+    let url = w.target()?.url();
+    if url.scheme() != "https" {
+        return Err(Failure::Finding(format!(
+            "the application is served at {url}, over plain HTTP: sessions travel unencrypted [ASVS 9.1.1]"
+        )));
+    }
+    Ok(())
+}
+
+pub async fn http_redirects(w: &mut World, _c: &Context) -> StepResult {
+    https_or_finding(w)?;
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let target = &t.target;
+    let plain = target.config.plain_http_url();
+    let host = target.url().host_str().unwrap_or_default().to_string();
+    let login_path = a.login_page(target).path().to_string();
+    let mut v = Verdict::default();
+    for path in ["/", login_path.as_str()] {
+        let url = plain
+            .join(path.trim_start_matches('/'))
+            .unwrap_or_else(|_| plain.clone());
+        let outcome = target.http.plain_http(url.clone()).await?;
+        let part = redirect::judge(&format!("GET {url}"), &host, &outcome);
+        v.violations.extend(part.violations);
+        v.evidence.extend(part.evidence);
+    }
+    super::conclude_verdict(w, v)
+}
+
+pub async fn hsts_one_year(w: &mut World, _c: &Context) -> StepResult {
+    https_or_finding(w)?;
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let target = &t.target;
+    let mut v = Verdict::default();
+    for url in [target.url().clone(), a.login_page(target)] {
+        let r = target
+            .http
+            .send(target.http.request_url(Method::GET, url.clone()))
+            .await?;
+        let values = r.header_all("strict-transport-security");
+        let part = hsts::judge(&format!("GET {} → {}", url.path(), r.status), &values);
+        v.violations.extend(part.violations);
+        v.evidence.extend(part.evidence);
+    }
+    super::conclude_verdict(w, v)
+}

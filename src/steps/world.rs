@@ -1,0 +1,303 @@
+//! The per-scenario state. Small on purpose: the target it runs against, the
+//! browser, captured sessions by role, and the evidence gathered so far.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard};
+
+use crate::apps::{Adapter, AppId, RealtimeLink, Target, UiSignIn};
+use crate::browser::{BrowserError, BrowserSession};
+use crate::duration::human;
+use crate::model::{Credential, Observation};
+use crate::probe::ProbeError;
+use crate::runner::context::{RunContext, SharedObservation, TargetRuntime};
+use crate::secret::Secret;
+
+/// Why a step failed: a security finding, or trouble that says nothing about security.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    Finding(String),
+    Infra(String),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Infra(format!("{e:#}"))
+    }
+}
+
+impl From<BrowserError> for Failure {
+    fn from(e: BrowserError) -> Self {
+        Failure::Infra(e.to_string())
+    }
+}
+
+impl From<ProbeError> for Failure {
+    fn from(e: ProbeError) -> Self {
+        Failure::Infra(e.to_string())
+    }
+}
+
+pub type StepResult = Result<(), Failure>;
+
+/// The panic payload a failed step carries to the report writer.
+#[derive(Debug, Clone)]
+pub struct StepFailure {
+    pub finding: bool,
+    pub message: String,
+}
+
+/// The outcome of keeping a session in use.
+#[derive(Debug, Clone, Copy)]
+pub struct Activity {
+    pub rejected_after: Option<Duration>,
+    pub used_for: Duration,
+    pub interval: Duration,
+    pub deadline: Duration,
+}
+
+/// Held for its lifetime only: dropping it releases the account to other scenarios.
+#[allow(dead_code)]
+enum AccountGuard {
+    Shared(OwnedRwLockReadGuard<()>),
+    Exclusive(OwnedRwLockWriteGuard<()>),
+}
+
+#[derive(Default)]
+pub struct World {
+    ctx: Option<Arc<RunContext>>,
+    rt: Option<Arc<TargetRuntime>>,
+    pub key: (String, usize),
+    pub scenario: String,
+    pub browser: Option<BrowserSession>,
+    /// Captured sessions by role: `browser`, `api`, `second`, `sign-in 1`, ...
+    pub sessions: BTreeMap<String, Credential>,
+    pub realtime: BTreeMap<String, Box<dyn RealtimeLink>>,
+    pub last_observation: Option<Observation>,
+    pub shared: Option<SharedObservation>,
+    pub ui_outcome: Option<UiSignIn>,
+    /// Says what the last wait did, for the messages of the steps after it.
+    pub context_note: Option<String>,
+    pub activity: Option<Activity>,
+    pub planted: Option<Secret>,
+    pub restore_id: Option<u64>,
+    pub evidence: Vec<String>,
+    /// Sessions this scenario created, signed out at its end (no litter on staging).
+    pub created: Vec<Credential>,
+    guard: Option<AccountGuard>,
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "World({}, {} sessions)",
+            self.scenario,
+            self.sessions.len()
+        )
+    }
+}
+
+impl cucumber::World for World {
+    type Error = std::convert::Infallible;
+
+    async fn new() -> Result<Self, Self::Error> {
+        Ok(Self::default())
+    }
+}
+
+impl World {
+    /// Binds the scenario to its run and target; takes the account lock.
+    pub async fn begin(
+        &mut self,
+        ctx: Arc<RunContext>,
+        app: AppId,
+        key: (String, usize),
+        scenario: String,
+        exclusive: bool,
+    ) {
+        let rt = ctx.target(app);
+        if let Some(rt) = &rt {
+            let lock = rt.account.clone();
+            self.guard = Some(if exclusive {
+                AccountGuard::Exclusive(lock.write_owned().await)
+            } else {
+                AccountGuard::Shared(lock.read_owned().await)
+            });
+        }
+        self.ctx = Some(ctx);
+        self.rt = rt;
+        self.key = key;
+        self.scenario = scenario;
+    }
+
+    pub fn ctx(&self) -> Result<&Arc<RunContext>, Failure> {
+        self.ctx
+            .as_ref()
+            .ok_or_else(|| Failure::Infra("scenario is not bound to a run".into()))
+    }
+
+    pub fn rt(&self) -> Result<&Arc<TargetRuntime>, Failure> {
+        self.rt.as_ref().ok_or_else(|| {
+            Failure::Infra("no target is configured for this scenario's application".into())
+        })
+    }
+
+    pub fn target(&self) -> Result<&Target, Failure> {
+        Ok(&self.rt()?.target)
+    }
+
+    pub fn adapter(&self) -> Result<Arc<dyn Adapter>, Failure> {
+        Ok(self.rt()?.adapter.clone())
+    }
+
+    /// Adds a line of evidence, with every known secret masked.
+    pub fn note(&mut self, line: impl AsRef<str>) {
+        let line = match &self.ctx {
+            Some(c) => c.masker.scrub(line.as_ref()),
+            None => line.as_ref().to_string(),
+        };
+        self.evidence.push(line);
+    }
+
+    pub async fn open_browser(&mut self) -> StepResult {
+        if let Some(old) = self.browser.take() {
+            old.close().await;
+        }
+        let insecure = self.target()?.config.insecure_tls;
+        let b = self.ctx()?.browsers.session(insecure).await?;
+        self.browser = Some(b);
+        Ok(())
+    }
+
+    pub async fn ensure_browser(&mut self) -> StepResult {
+        if self.browser.is_none() {
+            self.open_browser().await?;
+        }
+        Ok(())
+    }
+
+    pub fn browser(&self) -> Result<&BrowserSession, Failure> {
+        self.browser.as_ref().ok_or_else(|| {
+            Failure::Infra("no browser: start the scenario with \"Given a fresh browser\"".into())
+        })
+    }
+
+    /// A captured session by role (`browser`, `API`, `second`, ...).
+    pub fn session(&self, role: &str) -> Result<&Credential, Failure> {
+        self.sessions.get(&role_key(role)).ok_or_else(|| {
+            Failure::Infra(format!("no {role} session was captured by an earlier step"))
+        })
+    }
+
+    pub fn keep_session(&mut self, role: &str, cred: Credential) {
+        self.created.push(cred.clone());
+        self.sessions.insert(role_key(role), cred);
+    }
+
+    /// " (after 5s idle ...)" for messages, when a wait preceded.
+    pub fn context_suffix(&self) -> String {
+        self.context_note
+            .as_ref()
+            .map(|n| format!(" {n}"))
+            .unwrap_or_default()
+    }
+
+    /// Sleeps for a wait the check requires, reporting progress on long ones.
+    pub async fn wait(&self, total: Duration, why: &str) -> StepResult {
+        let ctx = self.ctx()?;
+        ctx.progress(&format!(
+            "{}: waiting {} ({why})",
+            self.scenario,
+            human(total)
+        ));
+        let started = tokio::time::Instant::now();
+        let end = started + total;
+        while tokio::time::Instant::now() < end {
+            let left = end - tokio::time::Instant::now();
+            tokio::time::sleep(left.min(Duration::from_secs(60))).await;
+            let left = end.saturating_duration_since(tokio::time::Instant::now());
+            if !left.is_zero() {
+                ctx.progress(&format!("{}: {} left", self.scenario, human(left)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the scenario: undo password changes, screenshot a failure, close
+    /// browsers and sockets, sign out what it created, and hand over the evidence.
+    pub async fn finish(&mut self, failed: bool) {
+        let Some(ctx) = self.ctx.clone() else { return };
+        if let Some(id) = self.restore_id.take()
+            && let Some(pending) = ctx.restorations.take(id)
+        {
+            match ctx.restore(&pending).await {
+                Ok(what) => self.note(what),
+                Err(what) => {
+                    ctx.progress(&what);
+                    self.note(what);
+                }
+            }
+        }
+        if failed && let Some(b) = &self.browser {
+            let name = format!("{}-{}.png", self.key.1, slug(&self.scenario));
+            let path = ctx.out_dir.join("screenshots").join(name);
+            if b.screenshot(&path).await.is_ok() {
+                ctx.screenshots
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(self.key.clone(), path);
+            }
+        }
+        for (_, link) in std::mem::take(&mut self.realtime) {
+            link.close().await;
+        }
+        if let Some(b) = self.browser.take() {
+            b.close().await;
+        }
+        if let Some(rt) = self.rt.clone() {
+            for cred in std::mem::take(&mut self.created) {
+                let _ = rt.adapter.sign_out_api(&rt.target, &cred).await;
+            }
+        }
+        let evidence = std::mem::take(&mut self.evidence);
+        ctx.evidence
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(self.key.clone(), evidence);
+        self.guard = None;
+    }
+
+    /// Turns a step's result into cucumber's pass/fail (a panic carrying [`StepFailure`]).
+    pub fn conclude(&mut self, result: StepResult) {
+        let (finding, message) = match result {
+            Ok(()) => return,
+            Err(Failure::Finding(m)) => (true, m),
+            Err(Failure::Infra(m)) => (false, m),
+        };
+        let message = match &self.ctx {
+            Some(c) => c.masker.scrub(&message),
+            None => message,
+        };
+        std::panic::panic_any(StepFailure { finding, message });
+    }
+}
+
+pub fn role_key(role: &str) -> String {
+    role.trim().to_ascii_lowercase()
+}
+
+/// `Session cookies are Secure (rocketchat)` → `session-cookies-are-secure-rocketchat`.
+pub fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').chars().take(80).collect()
+}

@@ -1,0 +1,19 @@
+//! `cargo test`: the feature suite. Against the configured targets, or, with no
+//! configuration, against in-process reference targets in the hardened posture,
+//! where every scenario must pass. Filters pass through:
+//! `cargo test --test suite -- --tags @rocketchat`.
+
+use clap::Parser as _;
+use sessiondrill::cli::{self, Cli, Command};
+use sessiondrill::refapp::Posture;
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Run(args)) => args,
+        _ => cli.run,
+    };
+    let code = runtime.block_on(cli::run_suite(args, Posture::Hardened));
+    std::process::exit(code);
+}
