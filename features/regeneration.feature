@@ -28,8 +28,9 @@ Feature: A new session at every sign-in
 
   @check-token-link @asvs-3.1.1 @asvs5-14.2.1 @wstg-sess-04
   Scenario Outline: A link carrying a session token does not sign a browser in (<app>)
-    Given I am signed in through the API
-    When I open a link carrying the API session's token in a fresh browser
+    Given a fresh browser
+    And I am signed in through the API
+    When I open a link carrying the API session's token in the browser
     Then the browser is not signed in with the API session
 
     @rocketchat

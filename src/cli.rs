@@ -237,6 +237,7 @@ pub async fn run_suite(args: RunArgs, default_posture: Posture) -> i32 {
         title,
         reference: is_reference,
         handle_interrupts: true,
+        browsers: None,
     };
     let report = match runner::run(opts).await {
         Ok(r) => r,

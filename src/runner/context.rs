@@ -166,7 +166,7 @@ impl Restorations {
 
 pub struct RunContext {
     pub targets: BTreeMap<AppId, Arc<TargetRuntime>>,
-    pub browsers: Browsers,
+    pub browsers: Arc<Browsers>,
     pub out_dir: PathBuf,
     pub masker: Masker,
     pub restorations: Restorations,

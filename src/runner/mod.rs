@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub reference: bool,
     /// Exit the process on Ctrl-C after cleaning up (binaries, not tests that run several suites).
     pub handle_interrupts: bool,
+    /// A browser pool shared with other runs (the self-check); by default the run owns one.
+    pub browsers: Option<Arc<Browsers>>,
 }
 
 fn tags_of(
@@ -60,6 +62,7 @@ fn tags_of(
 
 pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     let started = Instant::now();
+    quiet_step_panics();
     let features = plan::load(&opts.features)?;
     plan::validate(&features)?;
 
@@ -97,7 +100,13 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     let planned = plan::plan(features, &opts.filters, &policy)?;
     targets.retain(|app, _| planned.apps.contains(app));
 
-    let browsers = Browsers::new(opts.config.webdriver_url.clone(), opts.config.max_browsers);
+    let owns_browsers = opts.browsers.is_none();
+    let browsers = opts.browsers.clone().unwrap_or_else(|| {
+        Arc::new(Browsers::new(
+            opts.config.webdriver_url.clone(),
+            opts.config.max_browsers,
+        ))
+    });
     let checks = targets.values().map(|rt| preflight::target(rt));
     let (target_results, browser_result) =
         futures::join!(futures::future::join_all(checks), async {
@@ -113,7 +122,9 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         .chain(browser_result.err())
         .collect();
     if !problems.is_empty() {
-        browsers.shutdown();
+        if owns_browsers {
+            browsers.shutdown();
+        }
         return Err(RunError::Preflight(problems.join("\n")));
     }
 
@@ -215,7 +226,9 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         .into_iter()
         .filter_map(Result::err)
         .collect();
-    ctx.browsers.shutdown();
+    if owns_browsers {
+        ctx.browsers.shutdown();
+    }
 
     let mut evidence = std::mem::take(&mut *ctx.evidence.lock().unwrap_or_else(|e| e.into_inner()));
     let mut shots = std::mem::take(&mut *ctx.screenshots.lock().unwrap_or_else(|e| e.into_inner()));
@@ -261,6 +274,25 @@ fn planned_placeholder() -> crate::report::ScenarioResult {
         duration: Duration::ZERO,
         screenshot: None,
     }
+}
+
+/// A panic hook that stays quiet for failed steps (their message goes to the report)
+/// and reports anything else. Cucumber swaps hooks during a run and restores the one
+/// it found, so concurrent runs only ever restore this one or its own silent hook.
+pub fn quiet_step_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info
+                .payload()
+                .downcast_ref::<steps::world::StepFailure>()
+                .is_none()
+            {
+                default(info);
+            }
+        }));
+    });
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

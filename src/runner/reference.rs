@@ -9,10 +9,12 @@ use crate::checks::timing::Expectations;
 use crate::config::{Account, TargetConfig};
 use crate::refapp::{self, Posture, RefApp, RefOptions, Weakness};
 
-/// Expectations (and the matching hardened timeouts) for in-process runs.
+/// Expectations (and the matching hardened timeouts) for in-process runs. The idle
+/// timeout leaves room for a browser to start between two steps on a loaded machine;
+/// the lifetime must exceed idle timeout plus grace, or activity could not be told apart.
 pub const SCALED: Expectations = Expectations {
-    idle_timeout: Duration::from_secs(3),
-    max_lifetime: Duration::from_secs(8),
+    idle_timeout: Duration::from_secs(5),
+    max_lifetime: Duration::from_secs(10),
     grace: Duration::from_secs(2),
 };
 

@@ -317,13 +317,13 @@ pub static STEPS: &[StepDef] = &[
     },
     StepDef {
         kind: Kind::When,
-        phrase: "I open a link carrying the <browser|API|second> session's token in a fresh browser",
+        phrase: "I open a link carrying the <browser|API|second> session's token in the browser",
         pattern: role!(
             "I open a link carrying the ",
-            " session's token in a fresh browser"
+            " session's token in the browser"
         ),
-        example: "When I open a link carrying the API session's token in a fresh browser",
-        help: "Builds the app's sign-in link for that token (e.g. Rocket.Chat's ?resumeToken=) and opens it.",
+        example: "When I open a link carrying the API session's token in the browser",
+        help: "Builds the app's sign-in link for that token (e.g. Rocket.Chat's ?resumeToken=) and opens it in the scenario's browser.",
         browser: true,
         wait: None,
         run: open_link,

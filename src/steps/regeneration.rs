@@ -103,9 +103,9 @@ pub async fn open_token_link(w: &mut World, c: &Context) -> StepResult {
             t.app().name()
         ))
     })?;
-    w.open_browser().await?;
+    w.ensure_browser().await?;
     w.browser()?.goto(&link).await?;
-    w.note(format!("opened {link} in a fresh browser"));
+    w.note(format!("opened {link} in the browser"));
     Ok(())
 }
 
