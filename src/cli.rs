@@ -334,14 +334,35 @@ pub async fn serve(args: ServeArgs) -> i32 {
         "Account {login}, password as given (--password, ${var}, or the README's demo password)."
     );
     println!("Run the suite against it from another terminal:");
-    println!(
-        "  SESSIONDRILL_{upper}_URL={} SESSIONDRILL_{upper}_HTTP_URL={} SESSIONDRILL_{upper}_{login_var}={login} \\\n  \
-         SESSIONDRILL_{upper}_PASSWORD=... SESSIONDRILL_IDLE_TIMEOUT={} SESSIONDRILL_MAX_LIFETIME={} cargo run --release",
-        running.https_url.as_str().trim_end_matches('/'),
-        running.http_url.as_str().trim_end_matches('/'),
-        duration::human(idle.unwrap_or(Duration::from_secs(1800))).replace(' ', ""),
-        duration::human(lifetime.unwrap_or(Duration::from_secs(12 * 3600))).replace(' ', ""),
-    );
+    let human_arg = |d: Duration| duration::human(d).replace(' ', "");
+    let mut vars = vec![
+        format!(
+            "SESSIONDRILL_{upper}_URL={}",
+            running.https_url.as_str().trim_end_matches('/')
+        ),
+        format!(
+            "SESSIONDRILL_{upper}_HTTP_URL={}",
+            running.http_url.as_str().trim_end_matches('/')
+        ),
+        format!("SESSIONDRILL_{upper}_{login_var}={login}"),
+        format!("SESSIONDRILL_{upper}_PASSWORD=..."),
+        format!(
+            "SESSIONDRILL_IDLE_TIMEOUT={}",
+            human_arg(idle.unwrap_or(Duration::from_secs(1800)))
+        ),
+        format!(
+            "SESSIONDRILL_MAX_LIFETIME={}",
+            human_arg(lifetime.unwrap_or(Duration::from_secs(12 * 3600)))
+        ),
+        // A local stand-in needs little slack for clocks.
+        "SESSIONDRILL_GRACE=2s".to_string(),
+        "SESSIONDRILL_ALLOW_DESTRUCTIVE=1".to_string(),
+    ];
+    if posture == Posture::Hardened {
+        // This stand-in enforces expiry on its API at once; real Rocket.Chat waits for its sweep.
+        vars.push(format!("SESSIONDRILL_{upper}_EXPIRY_SLACK=0s"));
+    }
+    println!("  {} cargo run --release", vars.join(" \\\n  "));
     println!("Press Ctrl-C to stop.");
     let _ = tokio::signal::ctrl_c().await;
     drop(running);

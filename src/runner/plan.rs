@@ -95,11 +95,22 @@ pub fn load(dir: &Path) -> Result<Vec<gherkin::Feature>, PlanError> {
         .iter()
         .map(|p| {
             let f = gherkin::Feature::parse_path(p, GherkinEnv::default())
-                .map_err(|e| PlanError::Parse(e.to_string()))?;
+                .map_err(|e| PlanError::Parse(error_chain(&e)))?;
             f.expand_examples()
                 .map_err(|e| PlanError::Parse(e.to_string()))
         })
         .collect()
+}
+
+/// An error with its causes: gherkin puts the line and column in the source.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        out.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    out
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
