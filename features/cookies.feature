@@ -18,6 +18,11 @@ Feature: Session cookies and browser storage
       | app        |
       | rocketchat |
 
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |
+
   @check-cookie-httponly @asvs-3.4.2 @asvs5-3.3.4 @wstg-sess-02
   Scenario Outline: Session cookies are HttpOnly (<app>)
     Then every session cookie is HttpOnly
@@ -26,6 +31,11 @@ Feature: Session cookies and browser storage
     Examples:
       | app        |
       | rocketchat |
+
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |
 
   @check-cookie-samesite @asvs-3.4.3 @asvs5-3.3.2 @wstg-sess-02
   Scenario Outline: Session cookies set SameSite to Lax or Strict (<app>)
@@ -36,6 +46,11 @@ Feature: Session cookies and browser storage
       | app        |
       | rocketchat |
 
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |
+
   @check-cookie-scope @asvs-3.4.5 @asvs5-3.3.3 @wstg-sess-02
   Scenario Outline: Session cookies are host-only and scoped to the application (<app>)
     Then every session cookie is host-only and scoped to the application's path
@@ -44,6 +59,11 @@ Feature: Session cookies and browser storage
     Examples:
       | app        |
       | rocketchat |
+
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |
 
   @check-cookie-host-prefix @asvs-3.4.4 @asvs5-3.3.1 @wstg-sess-02
   Scenario Outline: Session cookies use the __Host- prefix (<app>)
@@ -54,6 +74,11 @@ Feature: Session cookies and browser storage
       | app        |
       | rocketchat |
 
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |
+
   @check-token-not-scriptable @asvs-3.2.3 @asvs5-3.3.4 @wstg-sess-04
   Scenario Outline: Page script cannot read the session token (<app>)
     Then page script cannot read the session token
@@ -62,3 +87,8 @@ Feature: Session cookies and browser storage
     Examples:
       | app        |
       | rocketchat |
+
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |

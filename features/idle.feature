@@ -17,6 +17,11 @@ Feature: Idle timeout
       | app        |
       | rocketchat |
 
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |
+
   @check-idle-activity @asvs5-7.3.1 @wstg-sess-07
   Scenario Outline: A session in use outlives the idle timeout (<app>)
     Given I am signed in through the API
@@ -27,3 +32,8 @@ Feature: Idle timeout
     Examples:
       | app        |
       | rocketchat |
+
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |

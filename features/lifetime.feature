@@ -16,6 +16,11 @@ Feature: Absolute session lifetime
       | app        |
       | rocketchat |
 
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |
+
   @check-lifetime-enforced @asvs-3.3.2 @asvs5-7.3.2 @wstg-sess-07 @slow
   Scenario Outline: A session in continuous use ends at the maximum lifetime (<app>)
     Given I am signed in through the API
@@ -26,3 +31,8 @@ Feature: Absolute session lifetime
     Examples:
       | app        |
       | rocketchat |
+
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |

@@ -16,6 +16,11 @@ Feature: Signing in
       | app        |
       | rocketchat |
 
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |
+
   @check-login-wrong-password @wstg-athn-04
   Scenario Outline: A wrong password yields no session and the page says so (<app>)
     Given a fresh browser
@@ -27,3 +32,8 @@ Feature: Signing in
     Examples:
       | app        |
       | rocketchat |
+
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |

@@ -18,6 +18,11 @@ Feature: Signing out ends the session everywhere
       | app        |
       | rocketchat |
 
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |
+
   @check-logout-api @asvs-3.3.1 @asvs5-7.4.1 @wstg-sess-06
   Scenario Outline: After signing out through the API the session is dead (<app>)
     Given I am signed in through the API
@@ -29,3 +34,8 @@ Feature: Signing out ends the session everywhere
     Examples:
       | app        |
       | rocketchat |
+
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |

@@ -19,3 +19,8 @@ Feature: A password change ends the other sessions
     Examples:
       | app        |
       | rocketchat |
+
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |

@@ -13,6 +13,11 @@ Feature: A new session at every sign-in
       | app        |
       | rocketchat |
 
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |
+
   @check-planted-token @asvs-3.2.1 @asvs5-7.2.4 @wstg-sess-03
   Scenario Outline: A token planted before sign-in is not adopted (<app>)
     Given a fresh browser
@@ -26,6 +31,11 @@ Feature: A new session at every sign-in
       | app        |
       | rocketchat |
 
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |
+
   @check-token-link @asvs-3.1.1 @asvs5-14.2.1 @wstg-sess-04
   Scenario Outline: A link carrying a session token does not sign a browser in (<app>)
     Given a fresh browser
@@ -37,3 +47,15 @@ Feature: A new session at every sign-in
     Examples:
       | app        |
       | rocketchat |
+
+  @check-session-renewed @asvs-3.2.1 @asvs5-7.2.4 @wstg-sess-03
+  Scenario Outline: The server's own session cookie is renewed at sign-in (<app>)
+    Given a fresh browser
+    And the login page is open
+    When I sign in through the login page
+    Then the server session cookie was replaced at sign-in
+
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |

@@ -13,6 +13,11 @@ Feature: HTTPS only
       | app        |
       | rocketchat |
 
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |
+
   @check-hsts @asvs-14.4.5 @asvs5-3.4.1 @wstg-conf-07
   Scenario Outline: HTTPS responses carry HSTS for at least a year (<app>)
     Then HTTPS responses carry HSTS with a max-age of at least one year
@@ -21,3 +26,8 @@ Feature: HTTPS only
     Examples:
       | app        |
       | rocketchat |
+
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |

@@ -5,9 +5,9 @@
 //! fail, with a message naming the problem; run everything against `hardened`
 //! and require a clean pass; run everything against `as-shipped` and require
 //! exactly the findings the README lists. Every check must appear in the matrix.
-//! The runs share one browser pool and run concurrently.
+//! The runs share one browser pool and run concurrently, for both applications.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -138,6 +138,156 @@ const ROCKETCHAT: &[Case] = &[
     ),
 ];
 
+const CHATWOOT: &[Case] = &[
+    (
+        "logout-keeps-token",
+        "@logout",
+        &[
+            ("logout-ui", "still accepted by the API"),
+            ("logout-api", "still accepted by the API"),
+        ],
+    ),
+    (
+        "keeps-cookies-after-logout",
+        "@logout",
+        &[("logout-ui", "still holds the session token")],
+    ),
+    (
+        "password-change-keeps-sessions",
+        "@password",
+        &[("password-change", "second session is still accepted")],
+    ),
+    (
+        "no-rotation-at-login",
+        "@regeneration",
+        &[("new-token-per-sign-in", "same session token")],
+    ),
+    (
+        "adopts-planted-token",
+        "@regeneration",
+        &[("planted-token", "planted one")],
+    ),
+    (
+        "no-session-renewal",
+        "@regeneration",
+        &[("session-renewed", "same before and after sign-in")],
+    ),
+    (
+        "no-httponly",
+        "@cookies",
+        &[
+            ("cookie-httponly", "no HttpOnly"),
+            ("token-not-scriptable", "document.cookie"),
+        ],
+    ),
+    (
+        "no-secure",
+        "@cookies",
+        &[
+            ("cookie-secure", "no Secure"),
+            ("cookie-host-prefix", "no __Host- prefix"),
+        ],
+    ),
+    (
+        "no-samesite",
+        "@cookies",
+        &[("cookie-samesite", "no SameSite")],
+    ),
+    (
+        "no-host-prefix",
+        "@cookies",
+        &[("cookie-host-prefix", "no __Host- prefix")],
+    ),
+    (
+        "broad-cookie-scope",
+        "@cookies",
+        &[
+            ("cookie-scope", "Domain="),
+            ("cookie-host-prefix", "no __Host- prefix"),
+        ],
+    ),
+    (
+        "token-in-web-storage",
+        "@cookies",
+        &[("token-not-scriptable", "localStorage cw_auth")],
+    ),
+    (
+        "no-idle-timeout",
+        "@idle",
+        &[("idle-expiry", "still accepted by the API after")],
+    ),
+    (
+        "idle-ignores-activity",
+        "@idle",
+        &[("idle-activity", "activity does not reset")],
+    ),
+    (
+        "no-absolute-timeout",
+        "@lifetime",
+        &[
+            ("lifetime-advertised", "exceeds the expected maximum"),
+            ("lifetime-enforced", "still accepted after"),
+        ],
+    ),
+    (
+        "no-hsts",
+        "@transport",
+        &[("hsts", "no Strict-Transport-Security")],
+    ),
+    (
+        "no-https-redirect",
+        "@transport",
+        &[("https-redirect", "over plain HTTP")],
+    ),
+    (
+        "accepts-wrong-password",
+        "@login",
+        &[("login-wrong-password", "wrong password left a session")],
+    ),
+    (
+        "login-issues-dead-token",
+        "@login",
+        &[("login-valid-session", "rejected by the API")],
+    ),
+    (
+        "known-secret-key-base",
+        "@check-secret-key-base",
+        &[(
+            "secret-key-base",
+            "SECRET_KEY_BASE from Chatwoot .env.example",
+        )],
+    ),
+    (
+        "api-token-survives",
+        "@chatwoot-own",
+        &[
+            ("long-lived-after-sign-out", "api_access_token"),
+            ("long-lived-after-password-change", "api_access_token"),
+        ],
+    ),
+    (
+        "pubsub-survives",
+        "@logout or @chatwoot-own or @idle or @password",
+        &[
+            ("logout-ui", "realtime channel still accepts"),
+            ("logout-api", "realtime channel still accepts"),
+            (
+                "long-lived-after-sign-out",
+                "realtime channel still accepts",
+            ),
+            ("idle-expiry", "realtime channel still accepts"),
+            ("password-change", "still open"),
+        ],
+    ),
+];
+
+fn matrix(app: AppId) -> &'static [Case] {
+    match app {
+        AppId::RocketChat => ROCKETCHAT,
+        AppId::Chatwoot => CHATWOOT,
+    }
+}
+
 fn features_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("features")
 }
@@ -163,7 +313,7 @@ fn all_checks(app: AppId) -> BTreeSet<String> {
     ids
 }
 
-/// The check ids the README lists as Rocket.Chat's as-shipped findings.
+/// The check ids the README lists as an application's as-shipped findings.
 fn readme_findings(app: AppId) -> BTreeSet<String> {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
         .expect("README.md");
@@ -183,6 +333,7 @@ fn readme_findings(app: AppId) -> BTreeSet<String> {
 async fn run_against(
     browsers: Arc<Browsers>,
     name: &str,
+    apps: &[AppId],
     posture: Posture,
     weakness: Option<&str>,
     tags: Option<&str>,
@@ -191,21 +342,23 @@ async fn run_against(
         Some(w) => Weakness::parse_list(w)?,
         None => Default::default(),
     };
-    let refs = reference::start(
-        &[AppId::RocketChat],
-        posture,
-        &weaknesses,
-        reference::SCALED,
-    )
-    .await
-    .map_err(|e| format!("{name}: {e:#}"))?;
+    let refs = reference::start(apps, posture, &weaknesses, reference::SCALED)
+        .await
+        .map_err(|e| format!("{name}: {e:#}"))?;
     let config = Config {
         targets: refs.configs.clone(),
         ..Config::default()
     };
+    // A weakness run judges only its own application's scenarios.
+    let tags = tags.map(|t| match apps {
+        [one] => format!("@{} and ({t})", one.tag()),
+        _ => t.to_string(),
+    });
     let filters = plan::Filters {
-        tags: tags.map(|t| t.parse().expect("valid tag expression")),
-        tags_text: tags.map(str::to_string),
+        tags: tags
+            .as_deref()
+            .map(|t| t.parse().expect("valid tag expression")),
+        tags_text: tags.clone(),
         name: None,
     };
     let opts = RunOptions {
@@ -244,13 +397,86 @@ fn errors(report: &RunReport) -> Vec<String> {
         .filter(|r| matches!(r.outcome, Outcome::Error | Outcome::NotRun))
         .map(|r| {
             format!(
-                "{} ({:?}): {}",
+                "{} {} ({:?}): {}",
+                r.app.tag(),
                 r.check,
                 r.outcome,
                 r.message.clone().unwrap_or_default()
             )
         })
         .collect()
+}
+
+/// Chatwoot as shipped with its sign-in throttle applying to the suite (as behind
+/// Docker's bridge) and a 6-second window: the suite must wait it out, not error.
+async fn throttled_run(browsers: Arc<Browsers>) -> Result<RunReport, String> {
+    let mut opts = reference::options(
+        AppId::Chatwoot,
+        Posture::AsShipped,
+        &Default::default(),
+        reference::SCALED,
+    );
+    opts.throttle_loopback = true;
+    opts.throttle_period = Some(std::time::Duration::from_secs(6));
+    let (running, target) = reference::start_one(opts, reference::SCALED)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let tags = "@chatwoot and (@login or @regeneration)";
+    let opts = RunOptions {
+        config: Config {
+            targets: vec![target],
+            ..Config::default()
+        },
+        features: features_dir(),
+        filters: plan::Filters {
+            tags: tags.parse().ok(),
+            tags_text: Some(tags.into()),
+            name: None,
+        },
+        out_dir: out_dir("chatwoot-throttled"),
+        progress: false,
+        concurrency: None,
+        title: "self-check: Chatwoot with its sign-in throttle".into(),
+        reference: true,
+        handle_interrupts: false,
+        browsers: Some(browsers),
+    };
+    let report = runner::run(opts).await.map_err(|e| e.to_string())?;
+    let _ = report.write_files(&out_dir("chatwoot-throttled"));
+    drop(running);
+    Ok(report)
+}
+
+/// Judges one weakness run: exactly the expected checks fail, each naming its problem.
+fn judge(
+    app: AppId,
+    expected: &[(&str, &str)],
+    outcome: Result<RunReport, String>,
+) -> Result<(), String> {
+    let report = outcome?;
+    let expected_ids: BTreeSet<String> = expected.iter().map(|(c, _)| c.to_string()).collect();
+    let got = failed(&report);
+    let mut why = Vec::new();
+    if got != expected_ids {
+        why.push(format!("expected {expected_ids:?} to fail, got {got:?}"));
+    }
+    for (check, words) in expected {
+        let msg = report
+            .by_check(app, check)
+            .and_then(|r| r.message.clone())
+            .unwrap_or_default();
+        if got.contains(*check) && !msg.contains(words) {
+            why.push(format!(
+                "{check} failed without naming the problem (`{words}` not in: {msg})"
+            ));
+        }
+    }
+    why.extend(errors(&report));
+    if why.is_empty() {
+        Ok(())
+    } else {
+        Err(why.join("; "))
+    }
 }
 
 #[tokio::main]
@@ -260,14 +486,17 @@ async fn main() {
     let mut problems: Vec<String> = Vec::new();
 
     // Every check must be provable: covered by at least one weakness.
-    let covered: BTreeSet<String> = ROCKETCHAT
-        .iter()
-        .flat_map(|(_, _, fails)| fails.iter().map(|(c, _)| c.to_string()))
-        .collect();
-    for check in all_checks(AppId::RocketChat).difference(&covered) {
-        problems.push(format!(
-            "check `{check}` has no weakness under which the self-check proves it fails"
-        ));
+    for app in AppId::ALL {
+        let covered: BTreeSet<String> = matrix(app)
+            .iter()
+            .flat_map(|(_, _, fails)| fails.iter().map(|(c, _)| c.to_string()))
+            .collect();
+        for check in all_checks(app).difference(&covered) {
+            problems.push(format!(
+                "{}: check `{check}` has no weakness under which it is proven to fail",
+                app.tag()
+            ));
+        }
     }
 
     runner::quiet_step_panics();
@@ -276,72 +505,70 @@ async fn main() {
         eprintln!("self-check: {e}");
         std::process::exit(2);
     }
-    let hardened = run_against(browsers.clone(), "hardened", Posture::Hardened, None, None);
+    let both = AppId::ALL;
+    let hardened = run_against(
+        browsers.clone(),
+        "hardened",
+        &both,
+        Posture::Hardened,
+        None,
+        None,
+    );
     let shipped = run_against(
         browsers.clone(),
         "as-shipped",
+        &both,
         Posture::AsShipped,
         None,
         None,
     );
-    let weak = futures::future::join_all(ROCKETCHAT.iter().map(|(w, tags, _)| {
-        run_against(browsers.clone(), w, Posture::Hardened, Some(w), Some(tags))
+    let cases: Vec<(AppId, &Case)> = AppId::ALL
+        .iter()
+        .flat_map(|&a| matrix(a).iter().map(move |c| (a, c)))
+        .collect();
+    let weak = futures::future::join_all(cases.iter().map(|(app, (w, tags, _))| {
+        let name = format!("{}-{w}", app.tag());
+        let browsers = browsers.clone();
+        async move {
+            run_against(
+                browsers,
+                &name,
+                &[*app],
+                Posture::Hardened,
+                Some(w),
+                Some(tags),
+            )
+            .await
+        }
     }));
-    let (hardened, shipped, weak) = futures::join!(hardened, shipped, weak);
+    let throttled = throttled_run(browsers.clone());
+    let (hardened, shipped, weak, throttled) = futures::join!(hardened, shipped, weak, throttled);
     browsers.shutdown();
     // Cucumber swaps the panic hook during runs; put the default back for what follows.
     drop(std::panic::take_hook());
 
     let mut lines = vec![format!(
-        "{:<32} {:<52} {}",
-        "WEAKNESS (on hardened)", "CHECKS THAT FAIL", "RESULT"
+        "{:<11} {:<32} {:<58} RESULT",
+        "APP", "WEAKNESS (on hardened)", "CHECKS THAT FAIL"
     )];
-    for ((weakness, _, expected), outcome) in ROCKETCHAT.iter().zip(weak) {
-        let expected_ids: BTreeSet<String> = expected.iter().map(|(c, _)| c.to_string()).collect();
-        let verdict = match outcome {
-            Err(e) => Err(e),
-            Ok(report) => {
-                let got = failed(&report);
-                let mut why = Vec::new();
-                if got != expected_ids {
-                    why.push(format!("expected {expected_ids:?} to fail, got {got:?}"));
-                }
-                for (check, words) in expected.iter() {
-                    let msg = report
-                        .by_check(AppId::RocketChat, check)
-                        .and_then(|r| r.message.clone())
-                        .unwrap_or_default();
-                    if got.contains(*check) && !msg.contains(words) {
-                        why.push(format!(
-                            "{check} failed without naming the problem (`{words}` not in: {msg})"
-                        ));
-                    }
-                }
-                why.extend(errors(&report));
-                if why.is_empty() {
-                    Ok(())
-                } else {
-                    Err(why.join("; "))
-                }
-            }
-        };
+    for ((app, (weakness, _, expected)), outcome) in cases.iter().zip(weak) {
         let ids: Vec<&str> = expected.iter().map(|(c, _)| *c).collect();
-        match verdict {
-            Ok(()) => lines.push(format!("{weakness:<32} {:<52} ok", ids.join(", "))),
+        let line = format!("{:<11} {weakness:<32} {:<58}", app.tag(), ids.join(", "));
+        match judge(*app, expected, outcome) {
+            Ok(()) => lines.push(format!("{line} ok")),
             Err(e) => {
-                lines.push(format!("{weakness:<32} {:<52} WRONG", ids.join(", ")));
-                problems.push(format!("{weakness}: {e}"));
+                lines.push(format!("{line} WRONG"));
+                problems.push(format!("{} {weakness}: {e}", app.tag()));
             }
         }
     }
 
     match hardened {
         Ok(r) => {
-            let bad = failed(&r);
-            let errs = errors(&r);
+            let (bad, errs) = (failed(&r), errors(&r));
             if bad.is_empty() && errs.is_empty() {
                 lines.push(format!(
-                    "hardened: all {} checks pass",
+                    "hardened: all {} scenarios pass",
                     r.count(Outcome::Passed)
                 ));
             } else {
@@ -355,27 +582,50 @@ async fn main() {
     }
     match shipped {
         Ok(r) => {
-            let got = r.findings(AppId::RocketChat);
-            let listed = readme_findings(AppId::RocketChat);
-            if got == listed {
-                lines.push(format!(
-                    "as-shipped: {} findings, exactly those the README lists",
-                    got.len()
-                ));
-            } else {
-                problems.push(format!(
-                    "as-shipped findings differ from the README: only found {:?}; only listed {:?}",
-                    got.difference(&listed).collect::<Vec<_>>(),
-                    listed.difference(&got).collect::<Vec<_>>()
-                ));
+            for app in AppId::ALL {
+                let (got, listed) = (r.findings(app), readme_findings(app));
+                if got == listed {
+                    lines.push(format!(
+                        "as-shipped {}: {} findings, exactly those the README lists",
+                        app.tag(),
+                        got.len()
+                    ));
+                } else {
+                    problems.push(format!(
+                        "as-shipped {} findings differ from the README: only found {:?}; only listed {:?}",
+                        app.tag(),
+                        got.difference(&listed).collect::<Vec<_>>(),
+                        listed.difference(&got).collect::<Vec<_>>()
+                    ));
+                }
             }
             problems.extend(errors(&r).into_iter().map(|e| format!("as-shipped: {e}")));
         }
         Err(e) => problems.push(e),
     }
 
+    match throttled {
+        Ok(r) => {
+            let (bad, errs) = (failed(&r), errors(&r));
+            if bad.is_empty() && errs.is_empty() {
+                lines.push(format!(
+                    "chatwoot with its sign-in throttle (5 per 6 s): all {} scenarios completed, {:.0}s",
+                    r.count(Outcome::Passed),
+                    r.wall.as_secs_f64()
+                ));
+            } else {
+                problems.push(format!(
+                    "throttled chatwoot: failed {bad:?}; {}",
+                    errs.join("; ")
+                ));
+            }
+        }
+        Err(e) => problems.push(format!("throttled chatwoot: {e}")),
+    }
+
     let summary = lines.join("\n");
     println!("{summary}");
+    let _ = std::fs::create_dir_all(out_dir(""));
     let _ = std::fs::write(out_dir("").join("matrix.txt"), format!("{summary}\n"));
     let leftover = cleanup::count_processes("chromium") + cleanup::count_processes("chromedriver");
     if leftover > 0 {
@@ -383,22 +633,23 @@ async fn main() {
             "{leftover} chromium/chromedriver processes outlived the runs"
         ));
     }
-    let weaknesses: BTreeMap<&str, ()> = ROCKETCHAT.iter().map(|(w, _, _)| (*w, ())).collect();
+    let runs = cases.len() + 3;
     println!(
-        "self-check: {} weaknesses, {} problems, {:.1}s",
-        weaknesses.len(),
+        "self-check: {} weakness runs over {} applications, {} problems, {:.1}s",
+        cases.len(),
+        AppId::ALL.len(),
         problems.len(),
         started.elapsed().as_secs_f64()
     );
     if problems.is_empty() {
-        println!("{} passed, 0 failed", weaknesses.len() + 2);
+        println!("{runs} passed, 0 failed");
     } else {
         for p in &problems {
             println!("PROBLEM: {p}");
         }
         println!(
             "{} passed, {} failed",
-            (weaknesses.len() + 2).saturating_sub(problems.len()),
+            runs.saturating_sub(problems.len()),
             problems.len()
         );
         std::process::exit(1);

@@ -3,6 +3,7 @@
 //! change the password, and the realtime channel. Steps only talk to this trait,
 //! so a new application is a new adapter, not new steps.
 
+pub mod chatwoot;
 pub mod rocketchat;
 
 use std::future::Future;
@@ -61,6 +62,10 @@ pub enum UiSignIn {
     Rejected {
         shown: String,
     },
+    /// The application throttles sign-ins from this address (infrastructure, not a verdict).
+    Throttled {
+        shown: String,
+    },
 }
 
 /// How a sign-in through the API ended.
@@ -68,6 +73,7 @@ pub enum UiSignIn {
 pub enum ApiSignIn {
     SignedIn(Credential),
     Rejected { evidence: String },
+    Throttled { evidence: String },
 }
 
 /// Whether the application accepted a credential, and the exchange that shows it.
@@ -204,6 +210,37 @@ pub trait Adapter: Send + Sync {
 
     /// A strong password the application's policy accepts.
     fn new_password(&self) -> Secret;
+
+    /// Adds what the application hands out with a session but keeps outside the
+    /// browser's cookies (Chatwoot's API access token and pubsub token).
+    fn enrich<'a>(&'a self, _t: &'a Target, cred: Credential) -> Fut<'a, Credential> {
+        Box::pin(async move { Ok(cred) })
+    }
+
+    /// Replays the long-lived secrets handed out with the session; empty if there are none.
+    fn long_lived_accepts<'a>(
+        &'a self,
+        _t: &'a Target,
+        _cred: &'a Credential,
+    ) -> Fut<'a, Vec<(String, Acceptance)>> {
+        Box::pin(async move { Ok(Vec::new()) })
+    }
+
+    /// Whether `name` is the server framework's own session cookie (Rails `_chatwoot_session`).
+    fn is_server_session_cookie(&self, _name: &str) -> bool {
+        false
+    }
+
+    /// Whether the application's sealed cookies open with a publicly known secret;
+    /// `None` when it has no such cookies.
+    fn known_secret_verdict(&self, _obs: &Observation) -> Option<crate::checks::Verdict> {
+        None
+    }
+
+    /// The application's own sign-in throttle, if it has one: (attempts, period).
+    fn sign_in_throttle(&self) -> Option<(u32, Duration)> {
+        None
+    }
 }
 
 /// The live session among the credentials a browser holds: the only candidate, or the
@@ -243,7 +280,7 @@ pub async fn live_credential(
 pub fn adapter(app: AppId) -> Option<Arc<dyn Adapter>> {
     match app {
         AppId::RocketChat => Some(Arc::new(rocketchat::RocketChat)),
-        AppId::Chatwoot => None,
+        AppId::Chatwoot => Some(Arc::new(chatwoot::Chatwoot)),
     }
 }
 

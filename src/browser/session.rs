@@ -133,6 +133,29 @@ impl BrowserSession {
         }
     }
 
+    /// Polls `script` (a function body returning a string or null) until it returns a string.
+    pub async fn poll_js(&self, script: &str, within: Duration) -> Result<String, BrowserError> {
+        let started = Instant::now();
+        loop {
+            // A navigation in progress makes a script call fail; that is just "not yet".
+            if let Ok(Value::String(s)) = self.exec(script, vec![]).await {
+                return Ok(s);
+            }
+            if started.elapsed() >= within {
+                let url = self
+                    .current_url()
+                    .await
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
+                return Err(BrowserError::Timeout(format!(
+                    "the page at {url} did not settle within {} s",
+                    within.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn fill(&self, css: &str, text: &str) -> Result<(), BrowserError> {
         let el = self
             .find(Locator::Css(css))

@@ -5,6 +5,7 @@
 
 pub mod cookies;
 pub mod hsts;
+pub mod rails_cookie;
 pub mod redirect;
 pub mod timing;
 

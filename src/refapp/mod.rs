@@ -5,6 +5,7 @@
 //! defaults, `hardened` does everything the checks ask for. Single *weaknesses*
 //! switch one protection off, so the self-check can prove each check fails.
 
+pub mod chatwoot;
 pub mod rocketchat;
 pub mod tls;
 
@@ -82,6 +83,10 @@ weaknesses! {
     KeepsCookiesAfterLogout = "keeps-cookies-after-logout": "signing out leaves the session cookie in the browser",
     AcceptsWrongPassword = "accepts-wrong-password": "any password signs the user in",
     LoginIssuesDeadToken = "login-issues-dead-token": "the token handed out at sign-in is already expired",
+    KnownSecretKeyBase = "known-secret-key-base": "cookies are sealed with Chatwoot's .env.example SECRET_KEY_BASE",
+    ApiTokenSurvives = "api-token-survives": "the permanent API access token survives sign-out and password change",
+    PubsubSurvives = "pubsub-survives": "a session's pubsub token survives the end of the session",
+    NoSessionRenewal = "no-session-renewal": "the Rails session cookie is not renewed at sign-in",
 }
 
 impl Weakness {
@@ -94,6 +99,18 @@ impl Weakness {
                 let names: Vec<&str> = Self::ALL.iter().map(|w| w.name()).collect();
                 format!("unknown weakness `{s}`; known: {}", names.join(", "))
             })
+    }
+
+    /// Whether the weakness exists in `app`'s reference target.
+    pub fn applies_to(self, app: AppId) -> bool {
+        use Weakness::*;
+        match app {
+            AppId::RocketChat => !matches!(
+                self,
+                KnownSecretKeyBase | ApiTokenSurvives | PubsubSurvives | NoSessionRenewal
+            ),
+            AppId::Chatwoot => !matches!(self, LoginViaUrlToken),
+        }
     }
 
     /// Parses a comma-separated list.
@@ -131,6 +148,12 @@ pub struct RefOptions {
     pub http_port: u16,
     pub login: String,
     pub password: Secret,
+    /// Chatwoot: the Rails SECRET_KEY_BASE (default: random per start).
+    pub secret_key_base: Option<String>,
+    /// Chatwoot: apply the sign-in throttle to loopback too, as behind Docker's bridge.
+    pub throttle_loopback: bool,
+    /// Chatwoot: the sign-in throttle's window (Rack::Attack: 5 minutes).
+    pub throttle_period: Option<Duration>,
 }
 
 impl RefOptions {
@@ -148,6 +171,9 @@ impl RefOptions {
             http_port: 0,
             login: login.to_string(),
             password,
+            secret_key_base: None,
+            throttle_loopback: false,
+            throttle_period: None,
         }
     }
 
@@ -206,11 +232,32 @@ impl Drop for RefApp {
     }
 }
 
+/// Cookies of the request as name/value pairs.
+pub fn request_cookies(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| {
+            pair.trim()
+                .split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
 /// Starts the reference target for `opts.app`.
 pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
+    if let Some(w) = opts.weaknesses.iter().find(|w| !w.applies_to(opts.app)) {
+        anyhow::bail!(
+            "the weakness {w} does not exist in the {} reference target",
+            opts.app.name()
+        );
+    }
     match opts.app {
         AppId::RocketChat => rocketchat::start(opts).await,
-        AppId::Chatwoot => anyhow::bail!("the Chatwoot reference target is not available yet"),
+        AppId::Chatwoot => chatwoot::start(opts).await,
     }
 }
 

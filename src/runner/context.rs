@@ -10,7 +10,8 @@ use std::time::Duration;
 use tokio::sync::{OnceCell, RwLock};
 
 use crate::apps::{Adapter, ApiSignIn, AppId, Target, UiSignIn};
-use crate::browser::Browsers;
+use crate::browser::{BrowserSession, Browsers};
+use crate::duration::human;
 use crate::model::{Credential, Observation};
 use crate::secret::{Masker, Secret};
 
@@ -46,11 +47,111 @@ impl TargetRuntime {
         self.target.app()
     }
 
+    /// How long to wait out the application's sign-in throttle before giving up.
+    fn throttle_limit(&self) -> Duration {
+        self.adapter
+            .sign_in_throttle()
+            .map(|(_, period)| period + Duration::from_secs(30))
+            .unwrap_or(Duration::from_secs(60))
+    }
+
+    fn throttle_advice(&self, waited: Duration, evidence: &str) -> String {
+        let limit = match self.adapter.sign_in_throttle() {
+            Some((n, period)) => format!(
+                " ({} allows {n} sign-ins per {} per address)",
+                self.app().name(),
+                human(period)
+            ),
+            None => String::new(),
+        };
+        format!(
+            "{} still throttles sign-ins after waiting {}{limit}: {evidence}. On a test deployment exempt the \
+             suite's address (Chatwoot: RACK_ATTACK_ALLOWED_IPS, or ENABLE_RACK_ATTACK=false)",
+            self.app().name(),
+            human(waited)
+        )
+    }
+
+    /// Signs in through the API as the configured account with `password`, waiting out a
+    /// sign-in throttle (infrastructure, so retrying cannot change a verdict).
+    pub async fn api_sign_in(
+        &self,
+        password: &Secret,
+        progress: &dyn Fn(&str),
+    ) -> anyhow::Result<ApiSignIn> {
+        let t = &self.target;
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_secs(1);
+        loop {
+            match self
+                .adapter
+                .sign_in_api(t, &t.config.account.login, password)
+                .await?
+            {
+                ApiSignIn::Throttled { evidence }
+                    if started.elapsed() + pause <= self.throttle_limit() =>
+                {
+                    progress(&format!(
+                        "{} throttles sign-ins; retrying in {} ({evidence})",
+                        self.app().name(),
+                        human(pause)
+                    ));
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(15));
+                }
+                ApiSignIn::Throttled { evidence } => {
+                    anyhow::bail!(self.throttle_advice(started.elapsed(), &evidence))
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// Signs in through the login page as the configured account with `password`,
+    /// waiting out a sign-in throttle like [`Self::api_sign_in`].
+    pub async fn ui_sign_in(
+        &self,
+        b: &BrowserSession,
+        password: &Secret,
+        progress: &dyn Fn(&str),
+    ) -> anyhow::Result<UiSignIn> {
+        let t = &self.target;
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_secs(1);
+        loop {
+            match self
+                .adapter
+                .sign_in_ui(t, b, &t.config.account.login, password)
+                .await?
+            {
+                UiSignIn::Throttled { shown }
+                    if started.elapsed() + pause <= self.throttle_limit() =>
+                {
+                    progress(&format!(
+                        "{} throttles sign-ins; retrying in {} ({shown})",
+                        self.app().name(),
+                        human(pause)
+                    ));
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(15));
+                }
+                UiSignIn::Throttled { shown } => {
+                    anyhow::bail!(self.throttle_advice(started.elapsed(), &shown))
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
     /// The shared observation, made by the first scenario that asks for it.
-    pub async fn observation(&self, browsers: &Browsers) -> Result<SharedObservation, String> {
+    pub async fn observation(
+        &self,
+        browsers: &Browsers,
+        progress: &dyn Fn(&str),
+    ) -> Result<SharedObservation, String> {
         self.observed
             .get_or_init(|| async {
-                self.observe_once(browsers)
+                self.observe_once(browsers, progress)
                     .await
                     .map_err(|e| format!("{e:#}"))
             })
@@ -58,21 +159,26 @@ impl TargetRuntime {
             .clone()
     }
 
-    async fn observe_once(&self, browsers: &Browsers) -> anyhow::Result<SharedObservation> {
+    async fn observe_once(
+        &self,
+        browsers: &Browsers,
+        progress: &dyn Fn(&str),
+    ) -> anyhow::Result<SharedObservation> {
         let t = &self.target;
         let account = &t.config.account;
         let browser = browsers.session(t.config.insecure_tls).await?;
         let result = async {
             match self
-                .adapter
-                .sign_in_ui(t, &browser, &account.login, &account.password)
+                .ui_sign_in(&browser, &account.password, progress)
                 .await?
             {
                 UiSignIn::SignedIn => {}
-                UiSignIn::Rejected { shown } => anyhow::bail!(
-                    "the login page refused the configured account {} ({shown})",
-                    account.login
-                ),
+                UiSignIn::Rejected { shown } | UiSignIn::Throttled { shown } => {
+                    anyhow::bail!(
+                        "the login page refused the configured account {} ({shown})",
+                        account.login
+                    )
+                }
             }
             let observation = browser.observe().await?;
             let (credential, note) =
@@ -84,6 +190,7 @@ impl TargetRuntime {
                             observation.summary()
                         )
                     })?;
+            let credential = self.adapter.enrich(t, credential).await?;
             let mut evidence = vec![
                 format!(
                     "signed in through {} as {}",
@@ -203,8 +310,8 @@ impl RunContext {
             let _ = a.sign_out_api(t, via).await;
             return Ok("password restored through the session that changed it".into());
         }
-        let login = &t.config.account.login;
-        match a.sign_in_api(t, login, &r.temporary).await {
+        let quiet = |_: &str| {};
+        match rt.api_sign_in(&r.temporary, &quiet).await {
             Ok(ApiSignIn::SignedIn(cred)) => {
                 let outcome = a.change_password(t, &cred, &r.temporary, &r.original).await;
                 let _ = a.sign_out_api(t, &cred).await;
@@ -214,7 +321,7 @@ impl RunContext {
                     })
                     .map_err(|e| self.write_recovery(r, &format!("{e:#}")))
             }
-            _ => match a.sign_in_api(t, login, &r.original).await {
+            _ => match rt.api_sign_in(&r.original, &quiet).await {
                 // The change never took effect: nothing to undo.
                 Ok(ApiSignIn::SignedIn(cred)) => {
                     let _ = a.sign_out_api(t, &cred).await;

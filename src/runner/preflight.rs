@@ -27,6 +27,10 @@ pub async fn target(rt: &TargetRuntime) -> Result<String, String> {
                 let _ = rt.adapter.sign_out_api(t, &cred).await;
                 Ok(described)
             }
+            // Reachable, but the credentials cannot be tried now; scenarios wait out the throttle.
+            Ok(ApiSignIn::Throttled { evidence }) => Ok(format!(
+                "{described}; sign-ins are throttled right now ({evidence})"
+            )),
             Ok(ApiSignIn::Rejected { evidence }) => {
                 let var = format!("SESSIONDRILL_{}", app.tag().to_uppercase());
                 let login_var = match app {

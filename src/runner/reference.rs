@@ -43,6 +43,47 @@ impl ReferenceTargets {
     }
 }
 
+/// The options of the built-in reference target for `app`.
+pub fn options(
+    app: AppId,
+    posture: Posture,
+    weaknesses: &BTreeSet<Weakness>,
+    expect: Expectations,
+) -> RefOptions {
+    let login = match app {
+        AppId::RocketChat => "sessiondrill",
+        AppId::Chatwoot => "sessiondrill@chatwoot.test",
+    };
+    let mut opts = RefOptions::new(app, posture, login, crate::apps::strong_password());
+    opts.weaknesses = weaknesses.clone();
+    opts.sweep_interval = Some(SWEEP);
+    if posture == Posture::Hardened {
+        opts.idle_timeout = Some(expect.idle_timeout);
+        opts.max_lifetime = Some(expect.max_lifetime);
+    }
+    opts
+}
+
+/// Starts one reference target and the configuration that points the suite at it.
+pub async fn start_one(
+    opts: RefOptions,
+    expect: Expectations,
+) -> anyhow::Result<(RefApp, TargetConfig)> {
+    let (app, login, password) = (opts.app, opts.login.clone(), opts.password.clone());
+    let r = refapp::start(opts).await?;
+    let config = TargetConfig {
+        app,
+        url: r.https_url.clone(),
+        http_url: Some(r.http_url.clone()),
+        account: Account { login, password },
+        insecure_tls: true,
+        expect,
+        expiry_slack: Some(SWEEP),
+        description: Some(format!("reference target ({})", r.label)),
+    };
+    Ok((r, config))
+}
+
 /// Starts one reference target per application that has one.
 pub async fn start(
     apps: &[AppId],
@@ -56,29 +97,8 @@ pub async fn start(
         if crate::apps::adapter(app).is_none() {
             continue;
         }
-        let password = crate::apps::strong_password();
-        let login = match app {
-            AppId::RocketChat => "sessiondrill".to_string(),
-            AppId::Chatwoot => "sessiondrill@chatwoot.test".to_string(),
-        };
-        let mut opts = RefOptions::new(app, posture, &login, password.clone());
-        opts.weaknesses = weaknesses.clone();
-        opts.sweep_interval = Some(SWEEP);
-        if posture == Posture::Hardened {
-            opts.idle_timeout = Some(expect.idle_timeout);
-            opts.max_lifetime = Some(expect.max_lifetime);
-        }
-        let r = refapp::start(opts).await?;
-        configs.push(TargetConfig {
-            app,
-            url: r.https_url.clone(),
-            http_url: Some(r.http_url.clone()),
-            account: Account { login, password },
-            insecure_tls: true,
-            expect,
-            expiry_slack: Some(SWEEP),
-            description: Some(format!("reference target ({})", r.label)),
-        });
+        let (r, config) = start_one(options(app, posture, weaknesses, expect), expect).await?;
+        configs.push(config);
         running.push(r);
     }
     Ok(ReferenceTargets { running, configs })

@@ -10,8 +10,9 @@ use crate::model::{Credential, Observation};
 /// The observation made once per run after a sign-in through the login page.
 pub async fn observed_after_sign_in(w: &mut World, _c: &Context) -> StepResult {
     let rt = w.rt()?.clone();
+    let ctx = w.ctx()?.clone();
     let shared = rt
-        .observation(&w.ctx()?.browsers)
+        .observation(&ctx.browsers, &|m| ctx.progress(m))
         .await
         .map_err(Failure::Infra)?;
     for line in &shared.evidence {
@@ -22,7 +23,7 @@ pub async fn observed_after_sign_in(w: &mut World, _c: &Context) -> StepResult {
 }
 
 /// The browser state to judge: the shared observation, or this scenario's own sign-in.
-fn view(w: &World) -> Result<(Observation, Credential), Failure> {
+pub fn view(w: &World) -> Result<(Observation, Credential), Failure> {
     if let Some(s) = &w.shared {
         return Ok((s.observation.clone(), s.credential.clone()));
     }

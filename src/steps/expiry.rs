@@ -147,8 +147,9 @@ pub async fn rejected_by_deadline(w: &mut World, _c: &Context) -> StepResult {
 
 pub async fn advertised_lifetime(w: &mut World, _c: &Context) -> StepResult {
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
-    let cred = w.session("browser")?.clone();
-    let obs = w.last_observation.clone();
+    // The shared observation or this scenario's own sign-in.
+    let (obs, cred) = super::cookies::view(w)?;
+    let obs = Some(obs);
     let mut advertised = a.advertised_expiry(&t.target, &cred, obs.as_ref()).await?;
     if let Some(obs) = &obs {
         let is_session = |name: &str| a.is_session_cookie(name);

@@ -7,6 +7,7 @@ pub mod cookies;
 pub mod expiry;
 pub mod password;
 pub mod regeneration;
+pub mod server_side;
 pub mod session;
 pub mod transport;
 pub mod world;
@@ -137,6 +138,10 @@ bind! {
     not_signed_in => regeneration::browser_not_signed_in,
     http_redirects => transport::http_redirects,
     hsts => transport::hsts_one_year,
+    login_page_open => server_side::login_page_open,
+    session_replaced => server_side::server_session_replaced,
+    long_lived_rejected => server_side::long_lived_rejected,
+    known_secret => server_side::not_sealed_with_known_secret,
 }
 
 macro_rules! role {
@@ -560,6 +565,49 @@ pub static STEPS: &[StepDef] = &[
         browser: false,
         wait: None,
         run: hsts,
+    },
+    StepDef {
+        kind: Kind::Given,
+        phrase: "the login page is open",
+        pattern: "the login page is open",
+        example: "And the login page is open",
+        help: "Opens the login page in the scenario's browser and remembers the cookies it holds before sign-in.",
+        browser: true,
+        wait: None,
+        run: login_page_open,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the server session cookie was replaced at sign-in",
+        pattern: "the server session cookie was replaced at sign-in",
+        example: "Then the server session cookie was replaced at sign-in",
+        help: "The framework's own session cookie (e.g. Rails `_chatwoot_session`) differs before and after sign-in.",
+        browser: false,
+        wait: None,
+        run: session_replaced,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the <browser|API|second> session's long-lived credentials are rejected by the API",
+        pattern: role!(
+            "the ",
+            " session's long-lived credentials are rejected by the API"
+        ),
+        example: "Then the API session's long-lived credentials are rejected by the API",
+        help: "Replays the long-lived tokens handed out with the session (Chatwoot's api_access_token); they must be refused.",
+        browser: false,
+        wait: None,
+        run: long_lived_rejected,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the server session cookie is not sealed with a publicly known secret",
+        pattern: "the server session cookie is not sealed with a publicly known secret",
+        example: "Then the server session cookie is not sealed with a publicly known secret",
+        help: "Tries every known SECRET_KEY_BASE (data/rails-secret-key-bases.txt, SESSIONDRILL_SECRET_KEY_BASES) on the Rails cookies.",
+        browser: false,
+        wait: None,
+        run: known_secret,
     },
 ];
 

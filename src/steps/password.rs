@@ -30,6 +30,7 @@ pub async fn change_password(w: &mut World, c: &Context) -> StepResult {
             w.note(format!(
                 "changed the password using the {role} session: {evidence}"
             ));
+            w.context_note = Some("after the password change".into());
             Ok(())
         }
         Err(e) => Err(Failure::Infra(format!(

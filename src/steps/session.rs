@@ -18,12 +18,13 @@ pub async fn sign_in_ui(w: &mut World, _c: &Context) -> StepResult {
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
     let target = &t.target;
     let account = &target.config.account;
-    match a
-        .sign_in_ui(target, w.browser()?, &account.login, &account.password)
+    let ctx = w.ctx()?.clone();
+    match t
+        .ui_sign_in(w.browser()?, &account.password, &|m| ctx.progress(m))
         .await?
     {
         UiSignIn::SignedIn => {}
-        UiSignIn::Rejected { shown } => {
+        UiSignIn::Rejected { shown } | UiSignIn::Throttled { shown } => {
             return Err(Failure::Infra(format!(
                 "the login page refused the configured account {} (it showed: {shown}); check its credentials",
                 account.login
@@ -38,6 +39,7 @@ pub async fn sign_in_ui(w: &mut World, _c: &Context) -> StepResult {
     ));
     w.note(format!("browser holds {}", obs.summary()));
     if let Some((cred, note)) = crate::apps::live_credential(a.as_ref(), target, &obs).await? {
+        let cred = a.enrich(target, cred).await?;
         w.note(format!("browser session: {cred}"));
         if let Some(n) = note {
             w.note(n);
@@ -50,19 +52,20 @@ pub async fn sign_in_ui(w: &mut World, _c: &Context) -> StepResult {
 
 pub async fn sign_in_ui_wrong_password(w: &mut World, _c: &Context) -> StepResult {
     w.ensure_browser().await?;
-    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let t = w.rt()?.clone();
     let target = &t.target;
     let wrong = Secret::new(format!(
         "{}-not-the-password",
         target.config.account.password.expose()
     ));
     target.masker.register(&wrong);
-    let outcome = a
-        .sign_in_ui(target, w.browser()?, &target.config.account.login, &wrong)
+    let ctx = w.ctx()?.clone();
+    let outcome = t
+        .ui_sign_in(w.browser()?, &wrong, &|m| ctx.progress(m))
         .await?;
     match &outcome {
         UiSignIn::SignedIn => w.note("the login page signed in with a wrong password"),
-        UiSignIn::Rejected { shown } => w.note(format!(
+        UiSignIn::Rejected { shown } | UiSignIn::Throttled { shown } => w.note(format!(
             "the login page refused the wrong password and showed: {shown}"
         )),
     }
@@ -80,17 +83,20 @@ pub async fn sign_in_api(w: &mut World, c: &Context) -> StepResult {
 }
 
 pub async fn api_sign_in(w: &World) -> Result<crate::model::Credential, Failure> {
-    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let t = w.rt()?.clone();
     let account = &t.target.config.account;
-    match a
-        .sign_in_api(&t.target, &account.login, &account.password)
+    let ctx = w.ctx()?.clone();
+    match t
+        .api_sign_in(&account.password, &|m| ctx.progress(m))
         .await?
     {
         ApiSignIn::SignedIn(cred) => Ok(cred),
-        ApiSignIn::Rejected { evidence } => Err(Failure::Infra(format!(
-            "the API refused the configured account {}: {evidence}",
-            account.login
-        ))),
+        ApiSignIn::Rejected { evidence } | ApiSignIn::Throttled { evidence } => {
+            Err(Failure::Infra(format!(
+                "the API refused the configured account {}: {evidence}",
+                account.login
+            )))
+        }
     }
 }
 
@@ -118,6 +124,7 @@ pub async fn sign_out_api(w: &mut World, c: &Context) -> StepResult {
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
     let cred = w.session(&role)?.clone();
     let evidence = a.sign_out_api(&t.target, &cred).await?;
+    w.context_note = Some("after signing out".into());
     w.note(format!(
         "signed out the {role} session through the API: {evidence}"
     ));
@@ -167,6 +174,9 @@ pub async fn login_page_shows_error(w: &mut World, _c: &Context) -> StepResult {
         Some(UiSignIn::SignedIn) => Err(Failure::Finding(
             "the login page signed the user in with a wrong password".into(),
         )),
+        Some(UiSignIn::Throttled { shown }) => {
+            Err(Failure::Infra(format!("sign-ins are throttled: {shown}")))
+        }
         None => Err(Failure::Infra(
             "no sign-in was attempted by an earlier step".into(),
         )),

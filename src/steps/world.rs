@@ -76,6 +76,8 @@ pub struct World {
     pub sessions: BTreeMap<String, Credential>,
     pub realtime: BTreeMap<String, Box<dyn RealtimeLink>>,
     pub last_observation: Option<Observation>,
+    /// What the browser held on the login page, before signing in.
+    pub before_sign_in: Option<Observation>,
     pub shared: Option<SharedObservation>,
     pub ui_outcome: Option<UiSignIn>,
     /// Says what the last wait did, for the messages of the steps after it.

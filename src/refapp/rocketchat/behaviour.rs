@@ -199,6 +199,8 @@ impl Behaviour {
             KeepsCookiesAfterLogout => self.clear_cookies_on_logout = false,
             AcceptsWrongPassword => self.accept_wrong_password = true,
             LoginIssuesDeadToken => self.dead_token_at_login = true,
+            // Chatwoot's own; `refapp::start` refuses them for Rocket.Chat.
+            KnownSecretKeyBase | ApiTokenSurvives | PubsubSurvives | NoSessionRenewal => {}
         }
     }
 }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::store::{LoginError, PasswordError, ResumeError, Session, User};
 use crate::apps::rocketchat::facts;
+use crate::refapp::request_cookies;
 
 fn reply(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
@@ -21,21 +22,6 @@ fn with_cookies(mut resp: Response, cookies: impl IntoIterator<Item = String>) -
         }
     }
     resp
-}
-
-/// Cookies of the request as name/value pairs.
-pub fn request_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| {
-            pair.trim()
-                .split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect()
 }
 
 /// The session token a request's cookies carry, if any (`rc_token` with any prefix).

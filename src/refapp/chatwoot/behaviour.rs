@@ -1,0 +1,234 @@
+//! What the Chatwoot reference target does, derived from posture and weaknesses.
+
+use std::time::Duration;
+
+use crate::apps::chatwoot::facts;
+use crate::refapp::{Posture, RefOptions, Weakness};
+
+/// Attributes of a server-set cookie.
+#[derive(Clone, Debug)]
+pub struct CookieStyle {
+    pub prefix: &'static str,
+    pub secure: bool,
+    pub http_only: bool,
+    pub same_site: Option<&'static str>,
+    pub domain: Option<String>,
+}
+
+impl CookieStyle {
+    pub fn attributes(&self) -> String {
+        let mut a = String::from("; path=/");
+        if let Some(d) = &self.domain {
+            a.push_str(&format!("; domain={d}"));
+        }
+        if self.secure {
+            a.push_str("; secure");
+        }
+        if self.http_only {
+            a.push_str("; httponly");
+        }
+        if let Some(s) = self.same_site {
+            a.push_str(&format!("; samesite={s}"));
+        }
+        a
+    }
+
+    fn weaken(&mut self, w: Weakness, host: &str) {
+        match w {
+            Weakness::NoHttpOnly => self.http_only = false,
+            Weakness::NoSecure => {
+                self.secure = false;
+                self.prefix = "";
+            }
+            Weakness::NoSameSite => self.same_site = None,
+            Weakness::NoHostPrefix => self.prefix = "",
+            Weakness::BroadCookieScope => {
+                self.domain = Some(host.to_string());
+                self.prefix = if self.secure { "__Secure-" } else { "" };
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Which tokens a password change keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnPasswordChange {
+    /// devise_token_auth `remove_tokens_after_password_reset`: only the greatest expiry (the newest).
+    KeepNewest,
+    /// Only the session that changed it.
+    KeepCaller,
+    KeepAll,
+}
+
+#[derive(Clone, Debug)]
+pub struct Behaviour {
+    pub label: String,
+    pub secret_key_base: String,
+    /// The Rails session cookie (`_chatwoot_session`).
+    pub rails_cookie: CookieStyle,
+    /// devise_token_auth's own HttpOnly auth cookie (hardened), instead of script-readable headers.
+    pub dta_cookie: Option<CookieStyle>,
+    /// The dashboard writes `cw_d_session_info` with js-cookie (real client behaviour).
+    pub session_info_cookie: bool,
+    pub web_storage: bool,
+    pub hsts: bool,
+    pub https_redirect: bool,
+    pub idle_timeout: Option<Duration>,
+    pub idle_counts_activity: bool,
+    pub lifespan: Duration,
+    pub sign_out_removes_token: bool,
+    pub on_password_change: OnPasswordChange,
+    pub rotate_at_sign_in: bool,
+    pub adopt_planted: bool,
+    /// Hardened: each session has its own pubsub token, ending with the session.
+    pub per_session_pubsub: bool,
+    pub pubsub_rotates_on_password_change: bool,
+    pub api_token_rotates: bool,
+    /// Hardened: the server closes a cable connection whose session ended.
+    pub close_sockets_on_revoke: bool,
+    pub renew_session_at_sign_in: bool,
+    pub clear_cookies_on_sign_out: bool,
+    pub throttle: bool,
+    pub throttle_loopback: bool,
+    pub throttle_period: Duration,
+    pub accept_wrong_password: bool,
+    pub dead_token_at_login: bool,
+}
+
+impl Behaviour {
+    pub fn from_options(o: &RefOptions) -> Self {
+        let secret = o.secret_key_base.clone().unwrap_or_else(|| {
+            let mut bytes = [0u8; 64];
+            rand::fill(&mut bytes[..]);
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        });
+        let mut b = match o.posture {
+            // Chatwoot 4.9.1 with FORCE_SSL=false (the .env.example default).
+            Posture::AsShipped => Behaviour {
+                label: o.label(),
+                secret_key_base: secret,
+                rails_cookie: CookieStyle {
+                    prefix: "",
+                    secure: false,
+                    http_only: true,
+                    same_site: Some("lax"),
+                    domain: None,
+                },
+                dta_cookie: None,
+                session_info_cookie: true,
+                web_storage: false,
+                hsts: false,
+                https_redirect: false,
+                idle_timeout: None,
+                idle_counts_activity: true,
+                lifespan: o.max_lifetime.unwrap_or(facts::TOKEN_LIFESPAN),
+                sign_out_removes_token: true,
+                on_password_change: OnPasswordChange::KeepNewest,
+                rotate_at_sign_in: true,
+                adopt_planted: false,
+                per_session_pubsub: false,
+                pubsub_rotates_on_password_change: true,
+                api_token_rotates: false,
+                close_sockets_on_revoke: false,
+                renew_session_at_sign_in: true,
+                clear_cookies_on_sign_out: true,
+                throttle: true,
+                throttle_loopback: o.throttle_loopback,
+                throttle_period: o.throttle_period.unwrap_or(facts::SIGN_IN_THROTTLE.1),
+                accept_wrong_password: false,
+                dead_token_at_login: false,
+            },
+            Posture::Hardened => Behaviour {
+                label: o.label(),
+                secret_key_base: secret,
+                rails_cookie: CookieStyle {
+                    prefix: "__Host-",
+                    secure: true,
+                    http_only: true,
+                    same_site: Some("lax"),
+                    domain: None,
+                },
+                dta_cookie: Some(CookieStyle {
+                    prefix: "__Host-",
+                    secure: true,
+                    http_only: true,
+                    same_site: Some("strict"),
+                    domain: None,
+                }),
+                session_info_cookie: false,
+                web_storage: false,
+                hsts: true,
+                https_redirect: true,
+                idle_timeout: Some(o.idle_timeout.unwrap_or(Duration::from_secs(30 * 60))),
+                idle_counts_activity: true,
+                lifespan: o.max_lifetime.unwrap_or(Duration::from_secs(12 * 3600)),
+                sign_out_removes_token: true,
+                on_password_change: OnPasswordChange::KeepCaller,
+                rotate_at_sign_in: true,
+                adopt_planted: false,
+                per_session_pubsub: true,
+                pubsub_rotates_on_password_change: true,
+                api_token_rotates: true,
+                close_sockets_on_revoke: true,
+                renew_session_at_sign_in: true,
+                clear_cookies_on_sign_out: true,
+                throttle: true,
+                throttle_loopback: o.throttle_loopback,
+                throttle_period: o.throttle_period.unwrap_or(facts::SIGN_IN_THROTTLE.1),
+                accept_wrong_password: false,
+                dead_token_at_login: false,
+            },
+        };
+        for w in &o.weaknesses {
+            b.weaken(*w, &o.host);
+        }
+        b
+    }
+
+    fn weaken(&mut self, w: Weakness, host: &str) {
+        use Weakness::*;
+        self.rails_cookie.weaken(w, host);
+        if let Some(c) = self.dta_cookie.as_mut() {
+            c.weaken(w, host);
+        }
+        match w {
+            LogoutKeepsToken => self.sign_out_removes_token = false,
+            PasswordChangeKeepsSessions => self.on_password_change = OnPasswordChange::KeepAll,
+            NoRotationAtLogin => self.rotate_at_sign_in = false,
+            AdoptsPlantedToken => self.adopt_planted = true,
+            TokenInWebStorage => self.web_storage = true,
+            NoIdleTimeout => self.idle_timeout = None,
+            IdleIgnoresActivity => self.idle_counts_activity = false,
+            NoAbsoluteTimeout => self.lifespan = facts::TOKEN_LIFESPAN,
+            NoHsts => self.hsts = false,
+            NoHttpsRedirect => self.https_redirect = false,
+            KeepsCookiesAfterLogout => self.clear_cookies_on_sign_out = false,
+            AcceptsWrongPassword => self.accept_wrong_password = true,
+            LoginIssuesDeadToken => self.dead_token_at_login = true,
+            KnownSecretKeyBase => self.secret_key_base = "replace_with_lengthy_secure_hex".into(),
+            ApiTokenSurvives => self.api_token_rotates = false,
+            PubsubSurvives => {
+                self.per_session_pubsub = false;
+                self.pubsub_rotates_on_password_change = false;
+            }
+            NoSessionRenewal => self.renew_session_at_sign_in = false,
+            NoHttpOnly | NoSecure | NoSameSite | NoHostPrefix | BroadCookieScope
+            | LoginViaUrlToken => {}
+        }
+    }
+
+    pub fn rails_cookie_name(&self) -> String {
+        format!(
+            "{}{}",
+            self.rails_cookie.prefix,
+            facts::COOKIE_RAILS_SESSION
+        )
+    }
+
+    pub fn dta_cookie_name(&self) -> Option<String> {
+        self.dta_cookie
+            .as_ref()
+            .map(|c| format!("{}{}", c.prefix, facts::COOKIE_DTA))
+    }
+}

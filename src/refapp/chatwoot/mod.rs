@@ -1,0 +1,201 @@
+//! The Chatwoot reference target: devise_token_auth, the Rails session cookie,
+//! ActionCable, Rack::Attack's sign-in throttle, and the dashboard's page scripts,
+//! with Chatwoot 4.9.1's session behaviour (see `apps::chatwoot::facts`).
+
+pub mod behaviour;
+pub mod cable;
+pub mod rails;
+pub mod rest;
+pub mod store;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use self::behaviour::Behaviour;
+use self::store::Store;
+use super::{RefApp, RefOptions};
+use crate::apps::chatwoot::facts;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub behaviour: Arc<Behaviour>,
+    pub host: String,
+    pub https_port: u16,
+    /// Rack::Attack `login/ip` counters: fixed windows keyed by address.
+    throttle: Arc<Mutex<HashMap<IpAddr, (u64, u32)>>>,
+}
+
+impl AppState {
+    /// Counts a sign-in attempt and says whether it is over the limit. Rack::Attack
+    /// safelists 127.0.0.1 and ::1 (Chatwoot's initializer) unless told to act as behind Docker.
+    pub fn throttled(&self, ip: IpAddr) -> bool {
+        let b = &self.behaviour;
+        if !b.throttle || (ip.is_loopback() && !b.throttle_loopback) {
+            return false;
+        }
+        let period = b.throttle_period.as_secs().max(1);
+        let window = chrono::Utc::now().timestamp() as u64 / period;
+        let mut counters = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = counters.entry(ip).or_insert((window, 0));
+        if entry.0 != window {
+            *entry = (window, 0);
+        }
+        // Throttled requests count too, as in Rack::Attack.
+        entry.1 += 1;
+        entry.1 > facts::SIGN_IN_THROTTLE.0
+    }
+}
+
+const HSTS: &str = "max-age=63072000; includeSubDomains";
+
+pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
+    let behaviour = Arc::new(Behaviour::from_options(&opts));
+    let store = Arc::new(Store::new(behaviour.clone()));
+    store.add_user(&opts.login, "Drill Agent", opts.password.expose());
+
+    let https = TcpListener::bind(SocketAddr::new(opts.bind, opts.https_port))
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}:{} for HTTPS: {e}",
+                opts.bind,
+                opts.https_port
+            )
+        })?;
+    let http = TcpListener::bind(SocketAddr::new(opts.bind, opts.http_port))
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}:{} for HTTP: {e}",
+                opts.bind,
+                opts.http_port
+            )
+        })?;
+    let (https_addr, http_addr) = (https.local_addr()?, http.local_addr()?);
+    let state = AppState {
+        store,
+        behaviour: behaviour.clone(),
+        host: opts.host.clone(),
+        https_port: https_addr.port(),
+        throttle: Arc::new(Mutex::new(HashMap::new())),
+    };
+    let acceptor = super::tls::acceptor(std::slice::from_ref(&opts.host))?;
+    let (tls_listener, accept_task) = super::tls::TlsListener::new(https, acceptor)?;
+    let secure_app = app(state.clone()).layer(middleware::from_fn_with_state(state.clone(), hsts));
+    let plain_app = if behaviour.https_redirect {
+        Router::new()
+            .fallback(redirect_to_https)
+            .with_state(state.clone())
+    } else {
+        app(state.clone())
+    };
+    let https_task = tokio::spawn(async move {
+        let _ = axum::serve(
+            tls_listener,
+            secure_app.into_make_service_with_connect_info::<super::tls::Peer>(),
+        )
+        .await;
+    });
+    let http_task = tokio::spawn(async move {
+        let _ = axum::serve(
+            http,
+            plain_app.into_make_service_with_connect_info::<super::tls::Peer>(),
+        )
+        .await;
+    });
+    Ok(RefApp::new(
+        opts.app,
+        https_addr,
+        http_addr,
+        &opts.host,
+        behaviour.label.clone(),
+        vec![
+            accept_task,
+            https_task.abort_handle(),
+            http_task.abort_handle(),
+        ],
+    ))
+}
+
+fn app(state: AppState) -> Router {
+    use axum::routing::{delete, post};
+    Router::new()
+        .route(facts::API_INFO, get(rest::api_info))
+        .route(
+            facts::SIGN_IN,
+            post(rest::sign_in).get(|| async { Redirect::to("/app/login?error=access-denied") }),
+        )
+        .route(facts::SIGN_OUT, delete(rest::sign_out))
+        .route(facts::VALIDATE_TOKEN, get(rest::validate_token))
+        .route(facts::PROFILE, get(rest::profile).put(rest::update_profile))
+        .route(facts::CABLE, get(cable::upgrade))
+        .fallback(page)
+        .with_state(state)
+}
+
+async fn hsts(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    if state.behaviour.hsts {
+        resp.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
+    resp
+}
+
+async fn redirect_to_https(State(state): State<AppState>, uri: Uri) -> Response {
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    Redirect::permanent(&format!(
+        "https://{}:{}{}",
+        state.host, state.https_port, path
+    ))
+    .into_response()
+}
+
+/// `/app/login` and every other `/app/*` route: the Vue app shell, which touches the
+/// Rails session (`csrf_meta_tags`), so a browser always holds `_chatwoot_session`.
+async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let path = uri.path();
+    // `root to: 'dashboard#index'`: "/" serves the app too.
+    if !(path == "/" || path.starts_with("/app")) {
+        return (StatusCode::NOT_FOUND, "Not Found").into_response();
+    }
+    let b = &state.behaviour;
+    let config = json!({
+        "sessionInfoCookie": b.session_info_cookie,
+        "serverCookie": b.dta_cookie.is_some(),
+        "webStorage": b.web_storage,
+    });
+    let script = if path.starts_with(facts::LOGIN_PAGE) {
+        include_str!("login.js")
+    } else {
+        include_str!("dashboard.js")
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Chatwoot</title></head>\
+         <body><div id=\"app\"></div>\
+         <script id=\"refapp-config\" type=\"application/json\">{config}</script>\
+         <script>{script}</script></body></html>"
+    );
+    let mut resp = Html(html).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if rails::read(b, &headers).is_none()
+        && let Ok(v) = HeaderValue::from_str(&rails::set_cookie(b, &rails::fresh()))
+    {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}

@@ -1,0 +1,117 @@
+//! Checks on what the server hands out beside the session: long-lived tokens
+//! (ASVS 3.3.1, 3.3.3; 5.0 7.4.1, 7.4.3), the framework's own session cookie and the
+//! secret sealing it (ASVS 3.2.1, 3.5.3). Applications without these say so.
+
+use cucumber::step::Context;
+
+use super::capture;
+use super::world::{Failure, StepResult, World};
+
+/// Opens the login page in the scenario's browser and remembers what it then holds.
+pub async fn login_page_open(w: &mut World, _c: &Context) -> StepResult {
+    w.ensure_browser().await?;
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let page = a.login_page(&t.target);
+    w.browser()?.goto(&page).await?;
+    // Wait until the page has settled into its login form.
+    if a.is_signed_in_ui(&t.target, w.browser()?).await? {
+        return Err(Failure::Infra(
+            "a fresh browser shows a signed-in user on the login page".into(),
+        ));
+    }
+    let obs = w.browser()?.observe().await?;
+    w.note(format!(
+        "before sign-in the browser holds {}",
+        obs.summary()
+    ));
+    w.before_sign_in = Some(obs);
+    Ok(())
+}
+
+pub async fn server_session_replaced(w: &mut World, _c: &Context) -> StepResult {
+    let a = w.adapter()?;
+    let before = w
+        .before_sign_in
+        .clone()
+        .ok_or_else(|| Failure::Infra("the login page was not opened before signing in".into()))?;
+    let after = w
+        .last_observation
+        .clone()
+        .ok_or_else(|| Failure::Infra("nothing was observed after signing in".into()))?;
+    let pick = |o: &crate::model::Observation| {
+        o.cookies
+            .iter()
+            .find(|c| a.is_server_session_cookie(&c.name))
+            .map(|c| (c.name.clone(), c.value.clone()))
+    };
+    match (pick(&before), pick(&after)) {
+        (None, None) => Err(Failure::Infra(format!(
+            "{} set no server session cookie before or after sign-in; this check does not apply",
+            w.target()?.app().name()
+        ))),
+        (None, Some((name, value))) => {
+            w.note(format!("no {name} before sign-in; after: {value}"));
+            Ok(())
+        }
+        (Some((name, old)), Some((_, new))) if old == new => Err(Failure::Finding(format!(
+            "the server session cookie {name} ({old}) is the same before and after sign-in: a session fixed before \
+             sign-in carries over [ASVS 3.2.1, WSTG-SESS-03]"
+        ))),
+        (Some((name, old)), Some((_, new))) => {
+            w.note(format!(
+                "{name} before sign-in {old}, after {new}: re-issued at sign-in"
+            ));
+            Ok(())
+        }
+        (Some((name, _)), None) => {
+            w.note(format!("{name} was dropped at sign-in"));
+            Ok(())
+        }
+    }
+}
+
+pub async fn long_lived_rejected(w: &mut World, c: &Context) -> StepResult {
+    let role = capture(c, 1).unwrap_or("API").to_string();
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let cred = w.session(&role)?.clone();
+    let results = a.long_lived_accepts(&t.target, &cred).await?;
+    if results.is_empty() {
+        return Err(Failure::Infra(format!(
+            "{} hands out no long-lived credential with a session; this check does not apply",
+            t.app().name()
+        )));
+    }
+    let mut still = Vec::new();
+    for (what, r) in results {
+        if r.accepted {
+            still.push(format!("{what} is still accepted: {}", r.evidence));
+        } else {
+            w.note(format!(
+                "{what} rejected{}: {}",
+                w.context_suffix(),
+                r.evidence
+            ));
+        }
+    }
+    if still.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Finding(format!(
+            "the long-lived credentials handed out with the {role} session outlive it{}: {}",
+            w.context_suffix(),
+            still.join("; ")
+        )))
+    }
+}
+
+pub async fn not_sealed_with_known_secret(w: &mut World, _c: &Context) -> StepResult {
+    let a = w.adapter()?;
+    let (obs, _) = super::cookies::view(w)?;
+    let verdict = a.known_secret_verdict(&obs).ok_or_else(|| {
+        Failure::Infra(format!(
+            "{} has no sealed server cookies; this check does not apply",
+            a.app().name()
+        ))
+    })?;
+    super::conclude_verdict(w, verdict)
+}
