@@ -125,6 +125,15 @@ pub struct ServeArgs {
     /// The account's password [default: $SESSIONDRILL_<APP>_PASSWORD, else the README's demo password].
     #[arg(long)]
     pub password: Option<String>,
+    /// Chatwoot: the Rails SECRET_KEY_BASE sealing its cookies [default: random].
+    #[arg(long, value_name = "SECRET")]
+    pub secret_key_base: Option<String>,
+    /// Chatwoot: apply the sign-in throttle to loopback clients too, as behind Docker's bridge.
+    #[arg(long)]
+    pub throttle_loopback: bool,
+    /// Chatwoot: the sign-in throttle's window [default: 5m, as Rack::Attack's login/ip].
+    #[arg(long, value_name = "DURATION")]
+    pub throttle_period: Option<String>,
 }
 
 /// The demo password of `sessiondrill serve` when none is given (documented in the README).
@@ -286,12 +295,13 @@ pub async fn serve(args: ServeArgs) -> i32 {
             .map(|s| duration::parse(s).map_err(|e| format!("--{flag}: {e}")))
             .transpose()
     };
-    let (idle, lifetime) = match (
+    let (idle, lifetime, throttle_period) = match (
         parse_d(&args.idle_timeout, "idle-timeout"),
         parse_d(&args.max_lifetime, "max-lifetime"),
+        parse_d(&args.throttle_period, "throttle-period"),
     ) {
-        (Ok(i), Ok(l)) => (i, l),
-        (Err(e), _) | (_, Err(e)) => return fail(e),
+        (Ok(i), Ok(l), Ok(t)) => (i, l, t),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return fail(e),
     };
     let var = format!("SESSIONDRILL_{}_PASSWORD", app.tag().to_uppercase());
     let password = args
@@ -306,6 +316,9 @@ pub async fn serve(args: ServeArgs) -> i32 {
     let mut opts = RefOptions::new(app, posture, &login, Secret::new(password));
     opts.idle_timeout = idle;
     opts.max_lifetime = lifetime;
+    opts.secret_key_base = args.secret_key_base.clone();
+    opts.throttle_loopback = args.throttle_loopback;
+    opts.throttle_period = throttle_period;
     opts.https_port = args.https_port;
     opts.http_port = args.http_port;
     opts.bind = args.bind;

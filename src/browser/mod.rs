@@ -50,6 +50,9 @@ pub struct Browsers {
     webdriver_url: Option<Url>,
     driver: OnceCell<Arc<Driver>>,
     permits: Arc<Semaphore>,
+    /// A few extra sessions for scenarios that hold their account exclusively: they are
+    /// on every other scenario's critical path, so they do not queue.
+    priority: Arc<Semaphore>,
 }
 
 impl Browsers {
@@ -58,6 +61,7 @@ impl Browsers {
             webdriver_url,
             driver: OnceCell::new(),
             permits: Arc::new(Semaphore::new(max.max(1))),
+            priority: Arc::new(Semaphore::new(2)),
         }
     }
 
@@ -78,13 +82,30 @@ impl Browsers {
         &self,
         accept_insecure_certs: bool,
     ) -> Result<BrowserSession, BrowserError> {
+        self.session_with(accept_insecure_certs, false).await
+    }
+
+    /// As [`Self::session`]; `priority` takes one of the few extra sessions when the pool is full.
+    pub async fn session_with(
+        &self,
+        accept_insecure_certs: bool,
+        priority: bool,
+    ) -> Result<BrowserSession, BrowserError> {
         let driver = self.driver().await?;
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| BrowserError::Session("browser pool closed".into()))?;
+        let extra = if priority {
+            self.priority.clone().try_acquire_owned().ok()
+        } else {
+            None
+        };
+        let permit = match extra {
+            Some(p) => p,
+            None => self
+                .permits
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| BrowserError::Session("browser pool closed".into()))?,
+        };
         let mut last = String::new();
         for attempt in 0..2 {
             match new_client(&driver, accept_insecure_certs).await {

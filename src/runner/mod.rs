@@ -165,13 +165,9 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     let before_ctx = ctx.clone();
     let runner = cucumber::runner::Basic::<steps::world::World>::default()
         .max_concurrent_scenarios(opts.concurrency.unwrap_or(64))
-        .which_scenario(|f, r, s| {
-            if tags_of(f, r, s).iter().any(|t| t == "destructive") {
-                ScenarioType::Serial
-            } else {
-                ScenarioType::Concurrent
-            }
-        })
+        // Isolation is per account (the account lock in `World::begin`): a password change
+        // must not overlap its own account's scenarios, but may run beside another app's.
+        .which_scenario(|_, _, _| ScenarioType::Concurrent)
         .before(move |f, r, s, w| {
             let ctx = before_ctx.clone();
             let tags = tags_of(f, r, s);

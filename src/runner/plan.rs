@@ -380,8 +380,19 @@ pub fn plan(
         }
     }
     features.retain(|f| !scenarios(f).is_empty());
-    // Scenarios that change the account run alone; starting them first keeps them
-    // from waiting behind long idle waits.
+    // Scenarios that change the account hold it alone; starting them first (within and
+    // across features) keeps them, and everything queued behind them, from waiting
+    // behind long idle waits.
+    for f in &mut features {
+        let feature_tags = f.tags.clone();
+        let is_destructive = |s: &gherkin::Scenario| {
+            feature_tags
+                .iter()
+                .chain(&s.tags)
+                .any(|t| t == "destructive")
+        };
+        f.scenarios.sort_by_key(|s| !is_destructive(s));
+    }
     features.sort_by_key(|f| {
         let destructive = scenarios(f)
             .iter()

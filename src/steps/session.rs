@@ -18,9 +18,8 @@ pub async fn sign_in_ui(w: &mut World, _c: &Context) -> StepResult {
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
     let target = &t.target;
     let account = &target.config.account;
-    let ctx = w.ctx()?.clone();
     match t
-        .ui_sign_in(w.browser()?, &account.password, &|m| ctx.progress(m))
+        .ui_sign_in(w.browser()?, &account.password, &|m| w.report(m))
         .await?
     {
         UiSignIn::SignedIn => {}
@@ -59,10 +58,7 @@ pub async fn sign_in_ui_wrong_password(w: &mut World, _c: &Context) -> StepResul
         target.config.account.password.expose()
     ));
     target.masker.register(&wrong);
-    let ctx = w.ctx()?.clone();
-    let outcome = t
-        .ui_sign_in(w.browser()?, &wrong, &|m| ctx.progress(m))
-        .await?;
+    let outcome = t.ui_sign_in(w.browser()?, &wrong, &|m| w.report(m)).await?;
     match &outcome {
         UiSignIn::SignedIn => w.note("the login page signed in with a wrong password"),
         UiSignIn::Rejected { shown } | UiSignIn::Throttled { shown } => w.note(format!(
@@ -85,11 +81,7 @@ pub async fn sign_in_api(w: &mut World, c: &Context) -> StepResult {
 pub async fn api_sign_in(w: &World) -> Result<crate::model::Credential, Failure> {
     let t = w.rt()?.clone();
     let account = &t.target.config.account;
-    let ctx = w.ctx()?.clone();
-    match t
-        .api_sign_in(&account.password, &|m| ctx.progress(m))
-        .await?
-    {
+    match t.api_sign_in(&account.password, &|m| w.report(m)).await? {
         ApiSignIn::SignedIn(cred) => Ok(cred),
         ApiSignIn::Rejected { evidence } | ApiSignIn::Throttled { evidence } => {
             Err(Failure::Infra(format!(

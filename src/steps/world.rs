@@ -86,9 +86,13 @@ pub struct World {
     pub planted: Option<Secret>,
     pub restore_id: Option<u64>,
     pub evidence: Vec<String>,
+    /// Lines reported while a step could only borrow the world (throttle waits).
+    reported: std::cell::RefCell<Vec<String>>,
     /// Sessions this scenario created, signed out at its end (no litter on staging).
     pub created: Vec<Credential>,
     guard: Option<AccountGuard>,
+    /// Holds the account alone (a password change): others wait, so it does not queue for browsers.
+    exclusive: bool,
 }
 
 impl std::fmt::Debug for World {
@@ -129,6 +133,7 @@ impl World {
                 AccountGuard::Shared(lock.read_owned().await)
             });
         }
+        self.exclusive = exclusive;
         self.ctx = Some(ctx);
         self.rt = rt;
         self.key = key;
@@ -155,11 +160,31 @@ impl World {
         Ok(self.rt()?.adapter.clone())
     }
 
+    /// Reports progress (printed now) that also becomes evidence.
+    pub fn report(&self, line: &str) {
+        if let Some(c) = &self.ctx {
+            c.progress(line);
+        }
+        self.reported.borrow_mut().push(line.to_string());
+    }
+
     /// Adds a line of evidence, with every known secret masked.
     pub fn note(&mut self, line: impl AsRef<str>) {
+        self.flush_reported();
+        self.push_masked(line.as_ref());
+    }
+
+    fn flush_reported(&mut self) {
+        let reported: Vec<String> = self.reported.borrow_mut().drain(..).collect();
+        for r in reported {
+            self.push_masked(&r);
+        }
+    }
+
+    fn push_masked(&mut self, line: &str) {
         let line = match &self.ctx {
-            Some(c) => c.masker.scrub(line.as_ref()),
-            None => line.as_ref().to_string(),
+            Some(c) => c.masker.scrub(line),
+            None => line.to_string(),
         };
         self.evidence.push(line);
     }
@@ -169,7 +194,11 @@ impl World {
             old.close().await;
         }
         let insecure = self.target()?.config.insecure_tls;
-        let b = self.ctx()?.browsers.session(insecure).await?;
+        let b = self
+            .ctx()?
+            .browsers
+            .session_with(insecure, self.exclusive)
+            .await?;
         self.browser = Some(b);
         Ok(())
     }
@@ -264,6 +293,7 @@ impl World {
                 let _ = rt.adapter.sign_out_api(&rt.target, &cred).await;
             }
         }
+        self.flush_reported();
         let evidence = std::mem::take(&mut self.evidence);
         ctx.evidence
             .lock()

@@ -302,9 +302,16 @@ impl Adapter for Chatwoot {
             let outcome = b.poll_js(SIGN_IN_STATE, PAGE_WAIT).await.context(
                 "after submitting the login form neither the dashboard nor an error appeared",
             )?;
+            // The toast's own text: the smallest element holding the message.
             let shown = || async {
                 b.exec(
-                    "return document.body ? document.body.innerText.slice(0, 200) : '';",
+                    "const words = ['Retry later', 'Too many', 'Invalid login credentials', 'could not'];\
+                     let best = null;\
+                     for (const el of document.querySelectorAll('body *')) {\
+                       const t = el.innerText || '';\
+                       if (words.some(w => t.includes(w)) && (!best || t.length < best.length)) best = t;\
+                     }\
+                     return (best || '').trim().slice(0, 200);",
                     vec![],
                 )
                 .await
