@@ -110,10 +110,12 @@ pub struct ServeArgs {
     /// Token lifetime [default: 12h hardened, the app's own as-shipped].
     #[arg(long, value_name = "DURATION")]
     pub max_lifetime: Option<String>,
-    #[arg(long, default_value_t = 8443)]
-    pub https_port: u16,
-    #[arg(long, default_value_t = 8080)]
-    pub http_port: u16,
+    /// [default: 8443 Rocket.Chat, 9443 Chatwoot, as in docker-compose.yml]
+    #[arg(long)]
+    pub https_port: Option<u16>,
+    /// [default: 8080 Rocket.Chat, 9080 Chatwoot]
+    #[arg(long)]
+    pub http_port: Option<u16>,
     /// Host name to answer as (the suite maps *.test to 127.0.0.1) [default: <app>.test].
     #[arg(long)]
     pub host: Option<String>,
@@ -319,8 +321,12 @@ pub async fn serve(args: ServeArgs) -> i32 {
     opts.secret_key_base = args.secret_key_base.clone();
     opts.throttle_loopback = args.throttle_loopback;
     opts.throttle_period = throttle_period;
-    opts.https_port = args.https_port;
-    opts.http_port = args.http_port;
+    let (https_default, http_default) = match app {
+        AppId::RocketChat => (8443, 8080),
+        AppId::Chatwoot => (9443, 9080),
+    };
+    opts.https_port = args.https_port.unwrap_or(https_default);
+    opts.http_port = args.http_port.unwrap_or(http_default);
     opts.bind = args.bind;
     if let Some(h) = &args.host {
         opts.host = h.clone();

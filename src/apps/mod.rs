@@ -17,7 +17,7 @@ use url::Url;
 use crate::browser::BrowserSession;
 use crate::config::TargetConfig;
 use crate::model::{Credential, Observation};
-use crate::probe::{Http, ProbeError};
+use crate::probe::{Http, ProbeError, Reply};
 use crate::secret::{Masker, Secret};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -282,6 +282,38 @@ pub fn adapter(app: AppId) -> Option<Arc<dyn Adapter>> {
         AppId::RocketChat => Some(Arc::new(rocketchat::RocketChat)),
         AppId::Chatwoot => Some(Arc::new(chatwoot::Chatwoot)),
     }
+}
+
+/// Judges a replay's answer: 200 accepts, a status in `refused` refuses, anything
+/// else (a rate limit, an error page) is trouble, never a verdict.
+pub fn judge_replay(
+    t: &Target,
+    r: &Reply,
+    what: &str,
+    refused: &[u16],
+) -> anyhow::Result<Acceptance> {
+    let evidence = r.summary(&t.masker);
+    match r.status {
+        200 => Ok(Acceptance {
+            accepted: true,
+            evidence,
+        }),
+        s if refused.contains(&s) => Ok(Acceptance {
+            accepted: false,
+            evidence,
+        }),
+        429 => anyhow::bail!("rate-limited while replaying the session: {evidence}"),
+        _ => anyhow::bail!("unexpected answer to {what}: {evidence}"),
+    }
+}
+
+/// The evidence of an action that must succeed (200), or what went wrong.
+pub fn expect_success(t: &Target, r: &Reply, action: &str) -> anyhow::Result<String> {
+    let evidence = r.summary(&t.masker);
+    if r.status != 200 {
+        anyhow::bail!("{action} failed: {evidence}");
+    }
+    Ok(evidence)
 }
 
 /// A password with upper, lower, digit and special characters and no long repeats.

@@ -7,6 +7,7 @@
 
 pub mod chatwoot;
 pub mod rocketchat;
+pub mod serve;
 pub mod tls;
 
 use std::collections::BTreeSet;

@@ -72,25 +72,20 @@ impl TargetRuntime {
         )
     }
 
-    /// Signs in through the API as the configured account with `password`, waiting out a
-    /// sign-in throttle (infrastructure, so retrying cannot change a verdict).
-    pub async fn api_sign_in(
+    /// Runs `attempt` until it is not throttled (`Ok(Err(evidence))` means throttled),
+    /// backing off, for at most the application's throttle window: a throttled sign-in is
+    /// infrastructure, so retrying it cannot change a verdict.
+    async fn waiting_out_throttle<T>(
         &self,
-        password: &Secret,
         progress: &dyn Fn(&str),
-    ) -> anyhow::Result<ApiSignIn> {
-        let t = &self.target;
+        mut attempt: impl AsyncFnMut() -> anyhow::Result<Result<T, String>>,
+    ) -> anyhow::Result<T> {
         let started = std::time::Instant::now();
         let mut pause = Duration::from_secs(1);
         loop {
-            match self
-                .adapter
-                .sign_in_api(t, &t.config.account.login, password)
-                .await?
-            {
-                ApiSignIn::Throttled { evidence }
-                    if started.elapsed() + pause <= self.throttle_limit() =>
-                {
+            match attempt().await? {
+                Ok(done) => return Ok(done),
+                Err(evidence) if started.elapsed() + pause <= self.throttle_limit() => {
                     progress(&format!(
                         "{} throttles sign-ins; retrying in {} ({evidence})",
                         self.app().name(),
@@ -99,16 +94,34 @@ impl TargetRuntime {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(15));
                 }
-                ApiSignIn::Throttled { evidence } => {
-                    anyhow::bail!(self.throttle_advice(started.elapsed(), &evidence))
-                }
-                other => return Ok(other),
+                Err(evidence) => anyhow::bail!(self.throttle_advice(started.elapsed(), &evidence)),
             }
         }
     }
 
-    /// Signs in through the login page as the configured account with `password`,
-    /// waiting out a sign-in throttle like [`Self::api_sign_in`].
+    /// Signs in through the API as the configured account with `password`, waiting out a sign-in throttle.
+    pub async fn api_sign_in(
+        &self,
+        password: &Secret,
+        progress: &dyn Fn(&str),
+    ) -> anyhow::Result<ApiSignIn> {
+        let t = &self.target;
+        self.waiting_out_throttle(progress, async || {
+            Ok(
+                match self
+                    .adapter
+                    .sign_in_api(t, &t.config.account.login, password)
+                    .await?
+                {
+                    ApiSignIn::Throttled { evidence } => Err(evidence),
+                    other => Ok(other),
+                },
+            )
+        })
+        .await
+    }
+
+    /// Signs in through the login page as the configured account with `password`, waiting out a sign-in throttle.
     pub async fn ui_sign_in(
         &self,
         b: &BrowserSession,
@@ -116,31 +129,19 @@ impl TargetRuntime {
         progress: &dyn Fn(&str),
     ) -> anyhow::Result<UiSignIn> {
         let t = &self.target;
-        let started = std::time::Instant::now();
-        let mut pause = Duration::from_secs(1);
-        loop {
-            match self
-                .adapter
-                .sign_in_ui(t, b, &t.config.account.login, password)
-                .await?
-            {
-                UiSignIn::Throttled { shown }
-                    if started.elapsed() + pause <= self.throttle_limit() =>
+        self.waiting_out_throttle(progress, async || {
+            Ok(
+                match self
+                    .adapter
+                    .sign_in_ui(t, b, &t.config.account.login, password)
+                    .await?
                 {
-                    progress(&format!(
-                        "{} throttles sign-ins; retrying in {} ({shown})",
-                        self.app().name(),
-                        human(pause)
-                    ));
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(15));
-                }
-                UiSignIn::Throttled { shown } => {
-                    anyhow::bail!(self.throttle_advice(started.elapsed(), &shown))
-                }
-                other => return Ok(other),
-            }
-        }
+                    UiSignIn::Throttled { shown } => Err(shown),
+                    other => Ok(other),
+                },
+            )
+        })
+        .await
     }
 
     /// The shared observation, made by the first scenario that asks for it.

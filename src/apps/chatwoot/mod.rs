@@ -441,21 +441,7 @@ impl Adapter for Chatwoot {
                     t.http.request(Method::GET, facts::VALIDATE_TOKEN),
                 ))
                 .await?;
-            match r.status {
-                200 => Ok(Acceptance {
-                    accepted: true,
-                    evidence: r.summary(&t.masker),
-                }),
-                401 => Ok(Acceptance {
-                    accepted: false,
-                    evidence: r.summary(&t.masker),
-                }),
-                _ => bail!(
-                    "unexpected answer to {}: {}",
-                    facts::VALIDATE_TOKEN,
-                    r.summary(&t.masker)
-                ),
-            }
+            super::judge_replay(t, &r, facts::VALIDATE_TOKEN, &[401])
         })
     }
 
@@ -468,10 +454,7 @@ impl Adapter for Chatwoot {
                     t.http.request(Method::DELETE, facts::SIGN_OUT),
                 ))
                 .await?;
-            if r.status != 200 {
-                bail!("sign-out through the API failed: {}", r.summary(&t.masker));
-            }
-            Ok(r.summary(&t.masker))
+            super::expect_success(t, &r, "sign-out through the API")
         })
     }
 
@@ -490,10 +473,7 @@ impl Adapter for Chatwoot {
                 .http
                 .send(Self::auth(cred, t.http.request(Method::PUT, facts::PROFILE)).json(&body))
                 .await?;
-            if r.status != 200 {
-                bail!("the password change was refused: {}", r.summary(&t.masker));
-            }
-            Ok(r.summary(&t.masker))
+            super::expect_success(t, &r, "the password change")
         })
     }
 
@@ -595,21 +575,7 @@ impl Adapter for Chatwoot {
                 .request(Method::GET, facts::PROFILE)
                 .header(facts::H_API_ACCESS_TOKEN, token.expose());
             let r = t.http.send(rb).await?;
-            let acceptance = match r.status {
-                200 => Acceptance {
-                    accepted: true,
-                    evidence: r.summary(&t.masker),
-                },
-                401 => Acceptance {
-                    accepted: false,
-                    evidence: r.summary(&t.masker),
-                },
-                _ => bail!(
-                    "unexpected answer to {} with api_access_token: {}",
-                    facts::PROFILE,
-                    r.summary(&t.masker)
-                ),
-            };
+            let acceptance = super::judge_replay(t, &r, facts::PROFILE, &[401])?;
             Ok(vec![(format!("api_access_token {token}"), acceptance)])
         })
     }

@@ -403,25 +403,7 @@ impl Adapter for RocketChat {
                     t.http.request(Method::GET, facts::ME),
                 ))
                 .await?;
-            match r.status {
-                200 => Ok(Acceptance {
-                    accepted: true,
-                    evidence: r.summary(&t.masker),
-                }),
-                401 | 403 => Ok(Acceptance {
-                    accepted: false,
-                    evidence: r.summary(&t.masker),
-                }),
-                429 => bail!(
-                    "rate-limited while replaying the session: {}",
-                    r.summary(&t.masker)
-                ),
-                _ => bail!(
-                    "unexpected answer to {}: {}",
-                    facts::ME,
-                    r.summary(&t.masker)
-                ),
-            }
+            super::judge_replay(t, &r, facts::ME, &[401, 403])
         })
     }
 
@@ -434,10 +416,7 @@ impl Adapter for RocketChat {
                     t.http.request(Method::POST, facts::LOGOUT),
                 ))
                 .await?;
-            if r.status != 200 {
-                bail!("sign-out through the API failed: {}", r.summary(&t.masker));
-            }
-            Ok(r.summary(&t.masker))
+            super::expect_success(t, &r, "sign-out through the API")
         })
     }
 
@@ -457,10 +436,7 @@ impl Adapter for RocketChat {
             )
             .json(&body);
             let r = t.http.send(rb).await?;
-            if r.status != 200 {
-                bail!("the password change was refused: {}", r.summary(&t.masker));
-            }
-            Ok(r.summary(&t.masker))
+            super::expect_success(t, &r, "the password change")
         })
     }
 

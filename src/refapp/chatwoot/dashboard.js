@@ -8,14 +8,7 @@
   var root = document.getElementById('app');
   var AUTH_KEYS = ['access-token', 'token-type', 'client', 'expiry', 'uid'];
 
-  function readCookie(name) {
-    var found = null;
-    document.cookie.split('; ').forEach(function (pair) {
-      var i = pair.indexOf('=');
-      if (i > 0 && decodeURIComponent(pair.slice(0, i)) === name) found = decodeURIComponent(pair.slice(i + 1));
-    });
-    return found;
-  }
+  var readCookie = refapp.readCookie;
 
   function removeCookie(name) {
     document.cookie = name + '=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT';
@@ -39,12 +32,7 @@
     if (CFG.webStorage) localStorage.removeItem('cw_auth');
   }
 
-  function el(tag, attrs, children) {
-    var e = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-    (children || []).forEach(function (c) { e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
-    return e;
-  }
+  var el = refapp.el;
 
   function logout() {
     var done = function () { clearCookiesOnLogout(); location.assign('/'); };

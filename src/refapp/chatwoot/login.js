@@ -7,14 +7,7 @@
   var CFG = JSON.parse(document.getElementById('refapp-config').textContent);
   var root = document.getElementById('app');
 
-  function readCookie(name) {
-    var found = null;
-    document.cookie.split('; ').forEach(function (pair) {
-      var i = pair.indexOf('=');
-      if (i > 0 && decodeURIComponent(pair.slice(0, i)) === name) found = decodeURIComponent(pair.slice(i + 1));
-    });
-    return found;
-  }
+  var readCookie = refapp.readCookie;
 
   // js-cookie 3.0.5 `set` with its default converter.
   function setCookie(name, value, days) {
@@ -30,12 +23,7 @@
     return;
   }
 
-  function el(tag, attrs, children) {
-    var e = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-    (children || []).forEach(function (c) { e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
-    return e;
-  }
+  var el = refapp.el;
 
   var email = el('input', { name: 'email_address', 'data-testid': 'email_input', type: 'text' });
   var password = el('input', { name: 'password', 'data-testid': 'password_input', type: 'password' });

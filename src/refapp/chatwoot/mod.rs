@@ -9,17 +9,15 @@ pub mod rest;
 pub mod store;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde_json::json;
-use tokio::net::TcpListener;
 
 use self::behaviour::Behaviour;
 use self::store::Store;
@@ -30,8 +28,6 @@ use crate::apps::chatwoot::facts;
 pub struct AppState {
     pub store: Arc<Store>,
     pub behaviour: Arc<Behaviour>,
-    pub host: String,
-    pub https_port: u16,
     /// Rack::Attack `login/ip` counters: fixed windows keyed by address.
     throttle: Arc<Mutex<HashMap<IpAddr, (u64, u32)>>>,
 }
@@ -57,74 +53,31 @@ impl AppState {
     }
 }
 
-const HSTS: &str = "max-age=63072000; includeSubDomains";
-
 pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
     let behaviour = Arc::new(Behaviour::from_options(&opts));
     let store = Arc::new(Store::new(behaviour.clone()));
     store.add_user(&opts.login, "Drill Agent", opts.password.expose());
 
-    let https = TcpListener::bind(SocketAddr::new(opts.bind, opts.https_port))
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot listen on {}:{} for HTTPS: {e}",
-                opts.bind,
-                opts.https_port
-            )
-        })?;
-    let http = TcpListener::bind(SocketAddr::new(opts.bind, opts.http_port))
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot listen on {}:{} for HTTP: {e}",
-                opts.bind,
-                opts.http_port
-            )
-        })?;
+    let (https, http) = super::serve::bind(&opts).await?;
     let (https_addr, http_addr) = (https.local_addr()?, http.local_addr()?);
     let state = AppState {
         store,
         behaviour: behaviour.clone(),
-        host: opts.host.clone(),
-        https_port: https_addr.port(),
         throttle: Arc::new(Mutex::new(HashMap::new())),
     };
-    let acceptor = super::tls::acceptor(std::slice::from_ref(&opts.host))?;
-    let (tls_listener, accept_task) = super::tls::TlsListener::new(https, acceptor)?;
-    let secure_app = app(state.clone()).layer(middleware::from_fn_with_state(state.clone(), hsts));
-    let plain_app = if behaviour.https_redirect {
-        Router::new()
-            .fallback(redirect_to_https)
-            .with_state(state.clone())
-    } else {
-        app(state.clone())
+    let serving = super::serve::Serving {
+        app: app(state),
+        hsts: behaviour.hsts,
+        https_redirect: behaviour.https_redirect,
     };
-    let https_task = tokio::spawn(async move {
-        let _ = axum::serve(
-            tls_listener,
-            secure_app.into_make_service_with_connect_info::<super::tls::Peer>(),
-        )
-        .await;
-    });
-    let http_task = tokio::spawn(async move {
-        let _ = axum::serve(
-            http,
-            plain_app.into_make_service_with_connect_info::<super::tls::Peer>(),
-        )
-        .await;
-    });
+    let tasks = super::serve::spawn(&opts, https, http, serving)?;
     Ok(RefApp::new(
         opts.app,
         https_addr,
         http_addr,
         &opts.host,
         behaviour.label.clone(),
-        vec![
-            accept_task,
-            https_task.abort_handle(),
-            http_task.abort_handle(),
-        ],
+        tasks,
     ))
 }
 
@@ -142,26 +95,6 @@ fn app(state: AppState) -> Router {
         .route(facts::CABLE, get(cable::upgrade))
         .fallback(page)
         .with_state(state)
-}
-
-async fn hsts(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let mut resp = next.run(req).await;
-    if state.behaviour.hsts {
-        resp.headers_mut().insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static(HSTS),
-        );
-    }
-    resp
-}
-
-async fn redirect_to_https(State(state): State<AppState>, uri: Uri) -> Response {
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    Redirect::permanent(&format!(
-        "https://{}:{}{}",
-        state.host, state.https_port, path
-    ))
-    .into_response()
 }
 
 /// `/app/login` and every other `/app/*` route: the Vue app shell, which touches the
@@ -187,7 +120,8 @@ async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Re
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Chatwoot</title></head>\
          <body><div id=\"app\"></div>\
          <script id=\"refapp-config\" type=\"application/json\">{config}</script>\
-         <script>{script}</script></body></html>"
+         <script>{}{script}</script></body></html>",
+        include_str!("common.js")
     );
     let mut resp = Html(html).into_response();
     resp.headers_mut()

@@ -123,23 +123,6 @@ pub async fn api_info() -> Response {
     )
 }
 
-fn body_object(headers: &HeaderMap, body: &Bytes) -> serde_json::Map<String, Value> {
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if form {
-        url::form_urlencoded::parse(body)
-            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-            .collect()
-    } else {
-        serde_json::from_slice::<Value>(body)
-            .ok()
-            .and_then(|v| v.as_object().cloned())
-            .unwrap_or_default()
-    }
-}
-
 /// `POST /auth/sign_in`, behind Rack::Attack's `login/ip` throttle.
 pub async fn sign_in(
     State(state): State<AppState>,
@@ -155,7 +138,7 @@ pub async fn sign_in(
         )
             .into_response();
     }
-    let obj = body_object(&headers, &body);
+    let obj = crate::refapp::serve::body_object(&headers, &body);
     let email = obj.get("email").and_then(Value::as_str).unwrap_or_default();
     let password = obj
         .get("password")
@@ -291,7 +274,7 @@ pub async fn update_profile(
             json!({"errors": [facts::MSG_AUTHENTICATE_ERROR]}),
         );
     };
-    let obj = body_object(&headers, &body);
+    let obj = crate::refapp::serve::body_object(&headers, &body);
     let p = obj.get("profile").cloned().unwrap_or(Value::Null);
     let field = |k: &str| {
         p.get(k)

@@ -6,17 +6,14 @@ pub mod ddp;
 pub mod rest;
 pub mod store;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
-use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
-use tokio::net::TcpListener;
 
 use self::behaviour::Behaviour;
 use self::store::Store;
@@ -27,11 +24,7 @@ use crate::apps::rocketchat::facts;
 pub struct AppState {
     pub store: Arc<Store>,
     pub behaviour: Arc<Behaviour>,
-    pub host: String,
-    pub https_port: u16,
 }
-
-const HSTS: &str = "max-age=63072000; includeSubDomains";
 
 pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
     let behaviour = Arc::new(Behaviour::from_options(&opts));
@@ -39,71 +32,36 @@ pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
     let email = format!("{}@{}", opts.login, opts.host);
     store.add_user(&opts.login, &email, opts.password.expose());
 
-    let https = TcpListener::bind(SocketAddr::new(opts.bind, opts.https_port))
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot listen on {}:{} for HTTPS: {e}",
-                opts.bind,
-                opts.https_port
-            )
-        })?;
-    let http = TcpListener::bind(SocketAddr::new(opts.bind, opts.http_port))
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot listen on {}:{} for HTTP: {e}",
-                opts.bind,
-                opts.http_port
-            )
-        })?;
-    let https_addr = https.local_addr()?;
-    let http_addr = http.local_addr()?;
+    let (https, http) = super::serve::bind(&opts).await?;
+    let (https_addr, http_addr) = (https.local_addr()?, http.local_addr()?);
     let state = AppState {
         store: store.clone(),
         behaviour: behaviour.clone(),
-        host: opts.host.clone(),
-        https_port: https_addr.port(),
     };
-
-    let acceptor = super::tls::acceptor(std::slice::from_ref(&opts.host))?;
-    let (tls_listener, accept_task) = super::tls::TlsListener::new(https, acceptor)?;
-    let secure_app = app(state.clone()).layer(middleware::from_fn_with_state(state.clone(), hsts));
-    let plain_app = if behaviour.https_redirect {
-        Router::new()
-            .fallback(redirect_to_https)
-            .with_state(state.clone())
-    } else {
-        app(state.clone())
+    let serving = super::serve::Serving {
+        app: app(state),
+        hsts: behaviour.hsts,
+        https_redirect: behaviour.https_redirect,
     };
-    let https_task = tokio::spawn(async move {
-        let _ = axum::serve(tls_listener, secure_app).await;
-    });
-    let http_task = tokio::spawn(async move {
-        let _ = axum::serve(http, plain_app).await;
-    });
-    let sweep_store = store.clone();
+    let mut tasks = super::serve::spawn(&opts, https, http, serving)?;
+    // Meteor's `_expireTokens` interval.
     let interval = behaviour.sweep_interval;
-    let sweep_task = tokio::spawn(async move {
+    let sweep = tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.tick().await;
         loop {
             tick.tick().await;
-            sweep_store.sweep();
+            store.sweep();
         }
     });
+    tasks.push(sweep.abort_handle());
     Ok(RefApp::new(
         opts.app,
         https_addr,
         http_addr,
         &opts.host,
         behaviour.label.clone(),
-        vec![
-            accept_task,
-            https_task.abort_handle(),
-            http_task.abort_handle(),
-            sweep_task.abort_handle(),
-        ],
+        tasks,
     ))
 }
 
@@ -124,26 +82,6 @@ fn app(state: AppState) -> Router {
         .route(facts::WEBSOCKET, get(ddp::upgrade))
         .fallback(page)
         .with_state(state)
-}
-
-async fn hsts(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let mut resp = next.run(req).await;
-    if state.behaviour.hsts {
-        resp.headers_mut().insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static(HSTS),
-        );
-    }
-    resp
-}
-
-async fn redirect_to_https(State(state): State<AppState>, uri: Uri) -> Response {
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    Redirect::permanent(&format!(
-        "https://{}:{}{}",
-        state.host, state.https_port, path
-    ))
-    .into_response()
 }
 
 /// Every other GET renders the single-page client, as Rocket.Chat does.

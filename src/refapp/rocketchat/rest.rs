@@ -4,7 +4,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::AppState;
 use super::store::{LoginError, PasswordError, ResumeError, Session, User};
@@ -84,24 +84,6 @@ fn login_error(code: Value, reason: &str) -> Response {
     )
 }
 
-/// Parses a JSON or form body into an object.
-fn body_object(headers: &HeaderMap, body: &Bytes) -> Map<String, Value> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if is_form {
-        url::form_urlencoded::parse(body)
-            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-            .collect()
-    } else {
-        serde_json::from_slice::<Value>(body)
-            .ok()
-            .and_then(|v| v.as_object().cloned())
-            .unwrap_or_default()
-    }
-}
-
 fn session_cookies(state: &AppState, s: &Session) -> Vec<String> {
     state
         .behaviour
@@ -114,7 +96,7 @@ fn session_cookies(state: &AppState, s: &Session) -> Vec<String> {
 /// `POST /api/v1/login`: `user`/`username`/`email` + `password`, or anything else passed
 /// to Meteor's `login` unchanged (`{"resume": token}`).
 pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let obj = body_object(&headers, &body);
+    let obj = crate::refapp::serve::body_object(&headers, &body);
     const PASSWORD_KEYS: [&str; 5] = ["user", "username", "email", "password", "code"];
     let password_form =
         obj.contains_key("password") && obj.keys().all(|k| PASSWORD_KEYS.contains(&k.as_str()));
@@ -180,7 +162,7 @@ pub async fn call_anon_login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let outer = body_object(&headers, &body);
+    let outer = crate::refapp::serve::body_object(&headers, &body);
     let inner: Value = outer
         .get("message")
         .and_then(Value::as_str)
@@ -253,7 +235,7 @@ pub async fn update_own_basic_info(
     let Some((user, token)) = authenticate(&state, &headers) else {
         return not_logged_in();
     };
-    let obj = body_object(&headers, &body);
+    let obj = crate::refapp::serve::body_object(&headers, &body);
     let data = obj.get("data").cloned().unwrap_or(Value::Null);
     let Some(new_password) = data.get("newPassword").and_then(Value::as_str) else {
         let u = state
@@ -322,7 +304,7 @@ pub async fn users_logout(
     let Some((user, _)) = authenticate(&state, &headers) else {
         return not_logged_in();
     };
-    let obj = body_object(&headers, &body);
+    let obj = crate::refapp::serve::body_object(&headers, &body);
     let target = obj
         .get("userId")
         .and_then(Value::as_str)
