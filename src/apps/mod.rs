@@ -90,6 +90,54 @@ pub trait RealtimeLink {
     fn close(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()>>>;
 }
 
+/// An authenticated realtime connection over a websocket. It has ended when the server
+/// closes it or sends a message `ended` recognises; `reply` answers protocol pings meanwhile.
+pub struct SocketLink {
+    ws: Option<crate::probe::JsonSocket>,
+    ended: fn(&serde_json::Value) -> bool,
+    reply: fn(&serde_json::Value) -> Option<serde_json::Value>,
+}
+
+impl SocketLink {
+    pub fn boxed(
+        ws: crate::probe::JsonSocket,
+        ended: fn(&serde_json::Value) -> bool,
+        reply: fn(&serde_json::Value) -> Option<serde_json::Value>,
+    ) -> Box<dyn RealtimeLink> {
+        Box::new(Self {
+            ws: Some(ws),
+            ended,
+            reply,
+        })
+    }
+}
+
+impl RealtimeLink for SocketLink {
+    fn ended_within(&mut self, within: Duration) -> Fut<'_, Option<String>> {
+        Box::pin(async move {
+            let Some(ws) = self.ws.as_mut() else {
+                return Ok(Some("already closed".into()));
+            };
+            match ws.recv_until(within, self.ended, self.reply).await {
+                crate::probe::Received::Closed(why) => {
+                    self.ws = None;
+                    Ok(Some(why))
+                }
+                crate::probe::Received::Message(m) => Ok(Some(format!("server sent {m}"))),
+                crate::probe::Received::TimedOut => Ok(None),
+            }
+        })
+    }
+
+    fn close(mut self: Box<Self>) -> Pin<Box<dyn Future<Output = ()>>> {
+        Box::pin(async move {
+            if let Some(ws) = self.ws.take() {
+                ws.close().await;
+            }
+        })
+    }
+}
+
 /// One deployment, ready to be probed.
 pub struct Target {
     pub config: TargetConfig,

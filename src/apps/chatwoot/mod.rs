@@ -164,42 +164,6 @@ impl Chatwoot {
     }
 }
 
-struct CableLink {
-    ws: Option<JsonSocket>,
-}
-
-impl RealtimeLink for CableLink {
-    fn ended_within(&mut self, within: Duration) -> Fut<'_, Option<String>> {
-        Box::pin(async move {
-            let Some(ws) = self.ws.as_mut() else {
-                return Ok(Some("already closed".into()));
-            };
-            let ended = |m: &Value| {
-                matches!(
-                    m["type"].as_str(),
-                    Some("disconnect" | "reject_subscription")
-                )
-            };
-            match ws.recv_until(within, ended, |_| None).await {
-                Received::Closed(why) => {
-                    self.ws = None;
-                    Ok(Some(why))
-                }
-                Received::Message(m) => Ok(Some(format!("server sent {}", m["type"]))),
-                Received::TimedOut => Ok(None),
-            }
-        })
-    }
-
-    fn close(mut self: Box<Self>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
-        Box::pin(async move {
-            if let Some(ws) = self.ws.take() {
-                ws.close().await;
-            }
-        })
-    }
-}
-
 impl Adapter for Chatwoot {
     fn app(&self) -> AppId {
         AppId::Chatwoot
@@ -510,7 +474,16 @@ impl Adapter for Chatwoot {
                 ws.close().await;
                 bail!("the realtime channel refused the session before the test began: {e}");
             }
-            Ok(Box::new(CableLink { ws: Some(ws) }) as Box<dyn RealtimeLink>)
+            Ok(super::SocketLink::boxed(
+                ws,
+                |m| {
+                    matches!(
+                        m["type"].as_str(),
+                        Some("disconnect" | "reject_subscription")
+                    )
+                },
+                |_| None,
+            ))
         })
     }
 

@@ -112,36 +112,6 @@ fn date_of(v: &Value) -> Option<DateTime<Utc>> {
         .and_then(DateTime::from_timestamp_millis)
 }
 
-struct DdpLink {
-    ws: Option<JsonSocket>,
-}
-
-impl RealtimeLink for DdpLink {
-    fn ended_within(&mut self, within: Duration) -> Fut<'_, Option<String>> {
-        Box::pin(async move {
-            let Some(ws) = self.ws.as_mut() else {
-                return Ok(Some("already closed".into()));
-            };
-            // Nothing is expected on an idle DDP socket but pings; a close ends the session.
-            match ws.recv_until(within, |_| false, pong).await {
-                Received::Closed(why) => {
-                    self.ws = None;
-                    Ok(Some(why))
-                }
-                _ => Ok(None),
-            }
-        })
-    }
-
-    fn close(mut self: Box<Self>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
-        Box::pin(async move {
-            if let Some(ws) = self.ws.take() {
-                ws.close().await;
-            }
-        })
-    }
-}
-
 impl Adapter for RocketChat {
     fn app(&self) -> AppId {
         AppId::RocketChat
@@ -473,7 +443,8 @@ impl Adapter for RocketChat {
                 ws.close().await;
                 bail!("the realtime channel refused the session before the test began: {e}");
             }
-            Ok(Box::new(DdpLink { ws: Some(ws) }) as Box<dyn RealtimeLink>)
+            // Nothing arrives on an idle DDP socket but pings; only a close ends the session.
+            Ok(super::SocketLink::boxed(ws, |_| false, pong))
         })
     }
 
