@@ -211,7 +211,12 @@ impl BrowserSession {
     pub async fn cookies(&self) -> Result<Vec<BrowserCookie>, BrowserError> {
         let v = match self.cdp("Storage.getCookies", json!({})).await {
             Ok(v) => v,
-            Err(_) => self.cdp("Network.getAllCookies", json!({})).await?,
+            Err(_) => self.cdp("Network.getAllCookies", json!({})).await.map_err(|e| {
+                BrowserError::Command(format!(
+                    "this WebDriver offers no DevTools protocol, which is needed to read every cookie and \
+                     whether SameSite was set ({e}); use Chromium's chromedriver"
+                ))
+            })?,
         };
         let list = v
             .get("cookies")

@@ -216,6 +216,15 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         execution.await
     };
 
+    // The once-per-run browser session is nobody's scenario: sign it out here.
+    for rt in ctx.targets.values() {
+        if let Some(Ok(shared)) = rt.observed.get() {
+            let _ = rt
+                .adapter
+                .sign_out_api(&rt.target, &shared.credential)
+                .await;
+        }
+    }
     let restore_failures: Vec<String> = ctx
         .restore_all(Duration::from_secs(60))
         .await

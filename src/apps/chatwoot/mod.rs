@@ -448,7 +448,10 @@ impl Adapter for Chatwoot {
             let what = format!(
                 "subscribe {} with the pubsub_token {}",
                 facts::ROOM_CHANNEL,
-                cred.extras["pubsub_token"]
+                cred.extras
+                    .get("pubsub_token")
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
             );
             Ok(match outcome {
                 Ok(()) => Acceptance {
