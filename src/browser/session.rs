@@ -104,56 +104,75 @@ impl BrowserSession {
         self.find(Locator::Css(css)).await.is_some()
     }
 
+    /// Polls `probe` every 100 ms until it yields a value; past `within`, a timeout that
+    /// `what` describes, naming the page the browser is on.
+    async fn poll<T>(
+        &self,
+        within: Duration,
+        mut probe: impl AsyncFnMut() -> Option<T>,
+        what: impl FnOnce(&str) -> String,
+    ) -> Result<T, BrowserError> {
+        let started = Instant::now();
+        loop {
+            if let Some(v) = probe().await {
+                return Ok(v);
+            }
+            if started.elapsed() >= within {
+                let url = self
+                    .current_url()
+                    .await
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
+                return Err(BrowserError::Timeout(what(&url)));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Polls until one of `selectors` (CSS) is visible; returns its index.
     pub async fn wait_any(
         &self,
         selectors: &[&str],
         within: Duration,
     ) -> Result<usize, BrowserError> {
-        let started = Instant::now();
-        loop {
-            for (i, css) in selectors.iter().enumerate() {
-                if self.find(Locator::Css(css)).await.is_some() {
-                    return Ok(i);
+        self.poll(
+            within,
+            async || {
+                for (i, css) in selectors.iter().enumerate() {
+                    if self.find(Locator::Css(css)).await.is_some() {
+                        return Some(i);
+                    }
                 }
-            }
-            if started.elapsed() >= within {
-                let url = self
-                    .current_url()
-                    .await
-                    .map(|u| u.to_string())
-                    .unwrap_or_default();
-                return Err(BrowserError::Timeout(format!(
+                None
+            },
+            |url| {
+                format!(
                     "none of [{}] appeared within {} s on {url}",
                     selectors.join(" | "),
                     within.as_secs()
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+                )
+            },
+        )
+        .await
     }
 
     /// Polls `script` (a function body returning a string or null) until it returns a string.
     pub async fn poll_js(&self, script: &str, within: Duration) -> Result<String, BrowserError> {
-        let started = Instant::now();
-        loop {
+        self.poll(
+            within,
             // A navigation in progress makes a script call fail; that is just "not yet".
-            if let Ok(Value::String(s)) = self.exec(script, vec![]).await {
-                return Ok(s);
-            }
-            if started.elapsed() >= within {
-                let url = self
-                    .current_url()
-                    .await
-                    .map(|u| u.to_string())
-                    .unwrap_or_default();
-                return Err(BrowserError::Timeout(format!(
+            async || match self.exec(script, vec![]).await {
+                Ok(Value::String(s)) => Some(s),
+                _ => None,
+            },
+            |url| {
+                format!(
                     "the page at {url} did not settle within {} s",
                     within.as_secs()
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+                )
+            },
+        )
+        .await
     }
 
     pub async fn fill(&self, css: &str, text: &str) -> Result<(), BrowserError> {
@@ -181,22 +200,21 @@ impl BrowserSession {
 
     /// Clicks the first visible element matching `xpath`, waiting up to `within`.
     pub async fn click_xpath(&self, xpath: &str, within: Duration) -> Result<(), BrowserError> {
-        let started = Instant::now();
-        loop {
-            if let Some(el) = self.find(Locator::XPath(xpath)).await {
-                return el
-                    .click()
-                    .await
-                    .map_err(|e| cmd_err(&format!("click {xpath}"), e));
-            }
-            if started.elapsed() >= within {
-                return Err(BrowserError::Timeout(format!(
-                    "{xpath} did not appear within {} s",
-                    within.as_secs()
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let el = self
+            .poll(
+                within,
+                async || self.find(Locator::XPath(xpath)).await,
+                |url| {
+                    format!(
+                        "{xpath} did not appear within {} s on {url}",
+                        within.as_secs()
+                    )
+                },
+            )
+            .await?;
+        el.click()
+            .await
+            .map_err(|e| cmd_err(&format!("click {xpath}"), e))
     }
 
     async fn cdp(&self, cmd: &'static str, params: Value) -> Result<Value, BrowserError> {
