@@ -6,6 +6,7 @@
 //! switch one protection off, so the self-check can prove each check fails.
 
 pub mod chatwoot;
+pub mod cookie;
 pub mod rocketchat;
 pub mod serve;
 pub mod tls;

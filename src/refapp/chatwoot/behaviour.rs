@@ -3,53 +3,8 @@
 use std::time::Duration;
 
 use crate::apps::chatwoot::facts;
+use crate::refapp::cookie::CookieStyle;
 use crate::refapp::{Posture, RefOptions, Weakness};
-
-/// Attributes of a server-set cookie.
-#[derive(Clone, Debug)]
-pub struct CookieStyle {
-    pub prefix: &'static str,
-    pub secure: bool,
-    pub http_only: bool,
-    pub same_site: Option<&'static str>,
-    pub domain: Option<String>,
-}
-
-impl CookieStyle {
-    pub fn attributes(&self) -> String {
-        let mut a = String::from("; path=/");
-        if let Some(d) = &self.domain {
-            a.push_str(&format!("; domain={d}"));
-        }
-        if self.secure {
-            a.push_str("; secure");
-        }
-        if self.http_only {
-            a.push_str("; httponly");
-        }
-        if let Some(s) = self.same_site {
-            a.push_str(&format!("; samesite={s}"));
-        }
-        a
-    }
-
-    fn weaken(&mut self, w: Weakness, host: &str) {
-        match w {
-            Weakness::NoHttpOnly => self.http_only = false,
-            Weakness::NoSecure => {
-                self.secure = false;
-                self.prefix = "";
-            }
-            Weakness::NoSameSite => self.same_site = None,
-            Weakness::NoHostPrefix => self.prefix = "",
-            Weakness::BroadCookieScope => {
-                self.domain = Some(host.to_string());
-                self.prefix = if self.secure { "__Secure-" } else { "" };
-            }
-            _ => {}
-        }
-    }
-}
 
 /// Which tokens a password change keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,20 +97,8 @@ impl Behaviour {
             Posture::Hardened => Behaviour {
                 label: o.label(),
                 secret_key_base: secret,
-                rails_cookie: CookieStyle {
-                    prefix: "__Host-",
-                    secure: true,
-                    http_only: true,
-                    same_site: Some("lax"),
-                    domain: None,
-                },
-                dta_cookie: Some(CookieStyle {
-                    prefix: "__Host-",
-                    secure: true,
-                    http_only: true,
-                    same_site: Some("strict"),
-                    domain: None,
-                }),
+                rails_cookie: CookieStyle::hardened("lax"),
+                dta_cookie: Some(CookieStyle::hardened("strict")),
                 session_info_cookie: false,
                 web_storage: false,
                 hsts: true,

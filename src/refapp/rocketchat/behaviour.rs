@@ -3,47 +3,27 @@
 use std::time::Duration;
 
 use crate::apps::rocketchat::facts;
+use crate::refapp::cookie::CookieStyle;
 use crate::refapp::{Posture, RefOptions, Weakness};
 
-/// A server-set session cookie (hardened posture only: real Rocket.Chat sets none).
+/// The server-set session cookies (hardened posture only: real Rocket.Chat sets none).
 #[derive(Clone, Debug)]
 pub struct ServerCookie {
-    pub prefix: &'static str,
-    pub secure: bool,
-    pub http_only: bool,
-    pub same_site: Option<&'static str>,
-    pub domain: Option<String>,
+    pub style: CookieStyle,
 }
 
 impl ServerCookie {
     pub fn token_name(&self) -> String {
-        format!("{}{}", self.prefix, facts::COOKIE_TOKEN)
+        format!("{}{}", self.style.prefix, facts::COOKIE_TOKEN)
     }
 
     pub fn user_id_name(&self) -> String {
-        format!("{}{}", self.prefix, facts::COOKIE_USER_ID)
-    }
-
-    fn attributes(&self) -> String {
-        let mut a = String::from("; Path=/");
-        if let Some(d) = &self.domain {
-            a.push_str(&format!("; Domain={d}"));
-        }
-        if self.secure {
-            a.push_str("; Secure");
-        }
-        if self.http_only {
-            a.push_str("; HttpOnly");
-        }
-        if let Some(s) = self.same_site {
-            a.push_str(&format!("; SameSite={s}"));
-        }
-        a
+        format!("{}{}", self.style.prefix, facts::COOKIE_USER_ID)
     }
 
     /// `Set-Cookie` values for a signed-in session (browser-session cookies, no expiry).
     pub fn set(&self, user_id: &str, token: &str) -> [String; 2] {
-        let attrs = self.attributes();
+        let attrs = self.style.attributes();
         [
             format!("{}={token}{attrs}", self.token_name()),
             format!("{}={user_id}{attrs}", self.user_id_name()),
@@ -52,7 +32,7 @@ impl ServerCookie {
 
     /// `Set-Cookie` values that delete both cookies.
     pub fn clear(&self) -> [String; 2] {
-        let attrs = format!("{}; Max-Age=0", self.attributes());
+        let attrs = format!("{}; max-age=0", self.style.attributes());
         [
             format!("{}={attrs}", self.token_name()),
             format!("{}={attrs}", self.user_id_name()),
@@ -119,11 +99,7 @@ impl Behaviour {
             Posture::Hardened => Behaviour {
                 label: o.label(),
                 server_cookie: Some(ServerCookie {
-                    prefix: "__Host-",
-                    secure: true,
-                    http_only: true,
-                    same_site: Some("Strict"),
-                    domain: None,
+                    style: CookieStyle::hardened("Strict"),
                 }),
                 client_cookies: false,
                 client_cookies_secure_on_https: true,
@@ -153,42 +129,16 @@ impl Behaviour {
 
     fn weaken(&mut self, w: Weakness, host: &str) {
         use Weakness::*;
-        let cookie = self.server_cookie.as_mut();
+        if let Some(c) = self.server_cookie.as_mut() {
+            c.style.weaken(w, host);
+        }
         match w {
             LogoutKeepsToken => self.logout_removes_token = false,
             PasswordChangeKeepsSessions => self.password_change_removes_others = false,
             NoRotationAtLogin => self.rotate_at_login = false,
             AdoptsPlantedToken => self.adopt_planted = true,
-            NoHttpOnly => {
-                if let Some(c) = cookie {
-                    c.http_only = false;
-                }
-            }
-            NoSecure => {
-                self.client_cookies_secure_on_https = false;
-                if let Some(c) = cookie {
-                    // Browsers refuse a __Host-/__Secure- cookie without Secure.
-                    c.secure = false;
-                    c.prefix = "";
-                }
-            }
-            NoSameSite => {
-                if let Some(c) = cookie {
-                    c.same_site = None;
-                }
-            }
-            NoHostPrefix => {
-                if let Some(c) = cookie {
-                    c.prefix = "";
-                }
-            }
-            BroadCookieScope => {
-                if let Some(c) = cookie {
-                    // A Domain attribute is forbidden with __Host-, allowed with __Secure-.
-                    c.domain = Some(host.to_string());
-                    c.prefix = if c.secure { "__Secure-" } else { "" };
-                }
-            }
+            NoSecure => self.client_cookies_secure_on_https = false,
+            NoHttpOnly | NoSameSite | NoHostPrefix | BroadCookieScope => {}
             TokenInWebStorage => self.web_storage = true,
             NoIdleTimeout => self.idle_timeout = None,
             IdleIgnoresActivity => self.idle_counts_activity = false,
