@@ -12,7 +12,7 @@ use crate::apps::AppId;
 use crate::config::{self, Config};
 use crate::duration;
 use crate::refapp::{self, Posture, RefOptions, Weakness};
-use crate::report::{Outcome, RunReport};
+use crate::report::{ExitCode, Outcome, RunReport};
 use crate::runner::{self, RunOptions, plan::Filters, reference};
 use crate::secret::Secret;
 
@@ -187,7 +187,8 @@ pub fn filters(args: &RunArgs) -> Result<Filters, String> {
 }
 
 /// Runs the suite; with no target configured, against reference targets in `default_posture`.
-/// Returns the process exit code: 0 all passed, 1 findings or errors, 2 bad input or preflight.
+/// Returns the process exit code: 0 all passed, 1 findings, 2 bad input or preflight,
+/// 3 errors (outrank findings), 4 nothing ran.
 pub async fn run_suite(args: RunArgs, default_posture: Posture) -> i32 {
     crate::browser::cleanup::become_subreaper();
     let mut config = match Config::load(args.config.as_deref(), &config::process_env) {
@@ -252,10 +253,15 @@ pub async fn run_suite(args: RunArgs, default_posture: Posture) -> i32 {
     };
     let report = match runner::run(opts).await {
         Ok(r) => r,
+        Err(runner::RunError::Plan(e @ runner::plan::PlanError::NothingSelected(_))) => {
+            eprintln!("sessiondrill: {e}; nothing ran");
+            println!("0 passed, 0 failed");
+            return ExitCode::NothingRan.code();
+        }
         Err(e) => return fail(e),
     };
     print_report(&report, &out_dir);
-    if report.success() { 0 } else { 1 }
+    report.exit_code().code()
 }
 
 pub fn print_report(report: &RunReport, out_dir: &Path) {

@@ -53,6 +53,9 @@ pub struct TargetConfig {
     pub expiry_slack: Option<Duration>,
     /// A human description, e.g. "reference target (hardened)".
     pub description: Option<String>,
+    /// The deployment's own framework secret (Chatwoot's SECRET_KEY_BASE), when the user
+    /// gives it: lets the suite read the Rails session id instead of guessing from ciphertext.
+    pub secret_key_base: Option<Secret>,
 }
 
 impl TargetConfig {
@@ -127,6 +130,7 @@ struct FileTarget {
     password: Option<String>,
     insecure_tls: Option<bool>,
     expiry_slack: Option<String>,
+    secret_key_base: Option<String>,
 }
 
 /// Where the settings come from; a function so tests can supply their own environment.
@@ -177,6 +181,21 @@ impl Config {
             file.allow_destructive,
         )?;
         cfg.allow_slow = pick_bool(env, "SESSIONDRILL_ALLOW_SLOW", file.allow_slow)?;
+        // A secret list that cannot be read would quietly shrink the check: bad input.
+        if let Some(path) = env("SESSIONDRILL_SECRET_KEY_BASES") {
+            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Invalid {
+                var: "SESSIONDRILL_SECRET_KEY_BASES".into(),
+                message: format!(
+                    "cannot read {path}: {e}; point it at a file of secrets, one per line (format of data/rails-secret-key-bases.txt)"
+                ),
+            })?;
+            if crate::checks::rails_cookie::parse_list(&text).is_empty() {
+                return Err(ConfigError::Invalid {
+                    var: "SESSIONDRILL_SECRET_KEY_BASES".into(),
+                    message: format!("{path} lists no secret (one per line, `#` starts a comment)"),
+                });
+            }
+        }
         if let Some(n) =
             env("SESSIONDRILL_MAX_BROWSERS").map(|s| parse_count("SESSIONDRILL_MAX_BROWSERS", &s))
         {
@@ -280,6 +299,9 @@ fn target_from(
         expect,
         expiry_slack,
         description: None,
+        secret_key_base: env(&var("SECRET_KEY_BASE"))
+            .or(ft.secret_key_base)
+            .map(Secret::new),
     }))
 }
 

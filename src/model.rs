@@ -164,6 +164,44 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A way a captured credential is presented to the application again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Channel {
+    /// The REST API's who-am-I request, with the session's headers or cookie.
+    Api,
+    /// The realtime channel (Rocket.Chat DDP resume, Chatwoot ActionCable subscription).
+    Realtime,
+    /// The long-lived tokens handed out with the session (Chatwoot's api_access_token).
+    LongLived,
+}
+
+impl Channel {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Channel::Api => "the API",
+            Channel::Realtime => "the realtime channel",
+            Channel::LongLived => "the long-lived API token",
+        }
+    }
+}
+
+/// The positive control behind every refusal: how the credential fared over a
+/// channel when it was captured, before anything was done to it.
+#[derive(Clone, Debug)]
+pub enum Baseline {
+    Accepted {
+        at: DateTime<Utc>,
+        evidence: String,
+    },
+    Refused {
+        evidence: String,
+    },
+    /// The attempt itself failed (network, unexpected answer): nothing was shown.
+    Trouble {
+        error: String,
+    },
+}
+
 /// A captured session: the secret that identifies it and what the app needs with it.
 #[derive(Clone)]
 pub struct Credential {
@@ -179,6 +217,8 @@ pub struct Credential {
     pub expires_at: Option<DateTime<Utc>>,
     /// When this side obtained it.
     pub obtained_at: DateTime<Utc>,
+    /// How it fared over each channel when captured (the positive controls).
+    pub baselines: BTreeMap<Channel, Baseline>,
 }
 
 impl Credential {
@@ -190,6 +230,30 @@ impl Credential {
             found_in: vec![found_in.into()],
             expires_at: None,
             obtained_at: Utc::now(),
+            baselines: BTreeMap::new(),
+        }
+    }
+
+    /// Seconds since capture, for evidence lines such as `accepted at 0.0s`.
+    pub fn since_capture(&self, at: DateTime<Utc>) -> String {
+        let ms = (at - self.obtained_at).num_milliseconds().max(0);
+        format!("{:.1}s", ms as f64 / 1000.0)
+    }
+
+    /// The accepted use behind a refusal over `channel`: its evidence line, or why there is none.
+    pub fn baseline(&self, channel: Channel) -> Result<String, String> {
+        match self.baselines.get(&channel) {
+            Some(Baseline::Accepted { at, evidence }) => Ok(format!(
+                "accepted at {} ({evidence})",
+                self.since_capture(*at)
+            )),
+            Some(Baseline::Refused { evidence }) => {
+                Err(format!("it was already refused when captured: {evidence}"))
+            }
+            Some(Baseline::Trouble { error }) => {
+                Err(format!("the control use when captured failed: {error}"))
+            }
+            None => Err("no control use was made when it was captured".into()),
         }
     }
 

@@ -14,6 +14,14 @@ fn main() {
         Some(Command::Run(args)) => args,
         _ => cli.run,
     };
+    // `cargo test NAME` hands NAME to every test binary: matching no scenario here is
+    // "0 passed, 0 failed", as in any Rust test binary, not "nothing ran".
+    let positional = args.filter.is_some();
     let code = runtime.block_on(cli::run_suite(args, Posture::Hardened));
-    std::process::exit(code);
+    let nothing_ran = sessiondrill::report::ExitCode::NothingRan.code();
+    std::process::exit(if positional && code == nothing_ran {
+        0
+    } else {
+        code
+    });
 }

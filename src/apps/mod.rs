@@ -66,7 +66,14 @@ pub enum UiSignIn {
     Throttled {
         shown: String,
     },
+    /// The form stayed, with neither the signed-in page nor any error, for this long.
+    Silent {
+        waited: Duration,
+    },
 }
+
+/// How long a login page may take to answer a submitted form before its silence is believed.
+pub const LOGIN_ANSWER_WAIT: Duration = Duration::from_secs(10);
 
 /// How a sign-in through the API ended.
 #[derive(Debug, Clone)]
@@ -81,6 +88,16 @@ pub enum ApiSignIn {
 pub struct Acceptance {
     pub accepted: bool,
     pub evidence: String,
+}
+
+/// What a framework session cookie holds, once opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSession {
+    pub id: String,
+    /// The signed-in user is stored in it (e.g. Warden's `warden.user.user.key`).
+    pub holds_user: bool,
+    /// Which secret opened it, for evidence.
+    pub opened_with: String,
 }
 
 /// An authenticated realtime connection kept open.
@@ -148,6 +165,9 @@ pub struct Target {
 impl Target {
     pub fn new(config: TargetConfig, masker: Masker) -> Result<Self, ProbeError> {
         masker.register(&config.account.password);
+        if let Some(k) = &config.secret_key_base {
+            masker.register(k);
+        }
         let http = Http::new(&config.url, config.insecure_tls, masker.clone())?;
         Ok(Self {
             config,
@@ -209,6 +229,14 @@ pub trait Adapter: Send + Sync {
         fake: &'a Secret,
     ) -> Fut<'a, Vec<String>>;
 
+    /// The planted token as the application would read it back: `fake` with whatever
+    /// else [`Adapter::plant`] wrote beside it, or else the real session's other parts.
+    fn planted_credential(&self, fake: &Secret, real: &Credential) -> Credential {
+        let mut c = Credential::new(fake.clone(), "planted before sign-in");
+        c.parts = real.parts.clone();
+        c
+    }
+
     /// A link that would sign a browser in with `cred`, if the application has such links.
     fn token_link(&self, t: &Target, cred: &Credential) -> Option<Url>;
 
@@ -219,7 +247,8 @@ pub trait Adapter: Send + Sync {
         password: &'a Secret,
     ) -> Fut<'a, ApiSignIn>;
 
-    /// Replays `cred` against the API's "who am I" request.
+    /// Replays `cred` against the API's "who am I" request. Accepted: 200. Refused: only
+    /// the application's documented refusal (status and body). Anything else is an error.
     fn accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance>;
 
     fn sign_out_api<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, String>;
@@ -233,7 +262,10 @@ pub trait Adapter: Send + Sync {
         new: &'a Secret,
     ) -> Fut<'a, String>;
 
-    /// Opens a fresh realtime connection and authenticates it with `cred`.
+    /// Opens a fresh realtime connection and authenticates it with `cred`. Refused: only
+    /// the channel's documented refusal (Rocket.Chat: the DDP errors for a removed or
+    /// expired token; Chatwoot: silence on a socket that kept receiving pings). A closed
+    /// socket, another error or no answer at all is an error.
     fn realtime_accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance>;
 
     fn realtime_open<'a>(
@@ -266,6 +298,7 @@ pub trait Adapter: Send + Sync {
     }
 
     /// Replays the long-lived secrets handed out with the session; empty if there are none.
+    /// Refused only with the application's documented refusal, as for [`Adapter::accepts`].
     fn long_lived_accepts<'a>(
         &'a self,
         _t: &'a Target,
@@ -277,6 +310,12 @@ pub trait Adapter: Send + Sync {
     /// Whether `name` is the server framework's own session cookie (Rails `_chatwoot_session`).
     fn is_server_session_cookie(&self, _name: &str) -> bool {
         false
+    }
+
+    /// Opens the framework's own session cookie with the deployment's configured secret or
+    /// a publicly known one: its session id and whether it holds the signed-in user.
+    fn open_server_session(&self, _t: &Target, _value: &str) -> Option<ServerSession> {
+        None
     }
 
     /// Whether the application's sealed cookies open with a publicly known secret;
@@ -292,11 +331,14 @@ pub trait Adapter: Send + Sync {
 }
 
 /// The live session among the credentials a browser holds: the only candidate, or the
-/// one the API accepts. The note says how it was chosen when there was a choice.
+/// one the API accepts, preferring one that is not `planted` (a value the scenario wrote
+/// itself). Several candidates none of which the API accepts cannot be told apart: an
+/// error, never a guess. The note says how it was chosen when there was a choice.
 pub async fn live_credential(
     a: &dyn Adapter,
     t: &Target,
     obs: &Observation,
+    planted: Option<&Secret>,
 ) -> anyhow::Result<Option<(Credential, Option<String>)>> {
     let candidates = a.credentials_in(obs);
     for c in &candidates {
@@ -305,23 +347,39 @@ pub async fn live_credential(
     if candidates.len() <= 1 {
         return Ok(candidates.into_iter().next().map(|c| (c, None)));
     }
+    let mut accepted = Vec::new();
     for c in &candidates {
         if a.accepts(t, c).await?.accepted {
-            let note = format!(
-                "{} candidate tokens in the browser; the API accepts the one in {}",
-                candidates.len(),
-                c.found_in.join(", ")
-            );
-            return Ok(Some((c.clone(), Some(note))));
+            accepted.push(c.clone());
         }
     }
-    let first = candidates.into_iter().next();
-    Ok(first.map(|c| {
-        (
-            c,
-            Some("several candidate tokens in the browser; the API accepts none".to_string()),
-        )
-    }))
+    let is_planted = |c: &Credential| planted.is_some_and(|p| *p == c.token);
+    let chosen = accepted
+        .iter()
+        .find(|c| !is_planted(c))
+        .or_else(|| accepted.first())
+        .cloned();
+    match chosen {
+        Some(c) => {
+            let note = format!(
+                "{} candidate tokens in the browser; the API accepts {} of them; the session is the one in {}",
+                candidates.len(),
+                accepted.len(),
+                c.found_in.join(", ")
+            );
+            Ok(Some((c, Some(note))))
+        }
+        None => anyhow::bail!(
+            "the browser holds {} candidate session tokens ({}) and the API accepts none of them: \
+             which one is the session cannot be told",
+            candidates.len(),
+            candidates
+                .iter()
+                .map(|c| c.found_in.join(" + "))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    }
 }
 
 /// The adapter for `app`.
@@ -332,13 +390,14 @@ pub fn adapter(app: AppId) -> Option<Arc<dyn Adapter>> {
     }
 }
 
-/// Judges a replay's answer: 200 accepts, a status in `refused` refuses, anything
-/// else (a rate limit, an error page) is trouble, never a verdict.
+/// Judges a replay's answer: 200 accepts; only the application's own refusal (status
+/// and body, as `is_refusal` recognises it) refuses; anything else (a rate limit, an
+/// error page, a proxy's 401) is trouble, never a verdict.
 pub fn judge_replay(
     t: &Target,
     r: &Reply,
     what: &str,
-    refused: &[u16],
+    is_refusal: &dyn Fn(&Reply) -> bool,
 ) -> anyhow::Result<Acceptance> {
     let evidence = r.summary(&t.masker);
     match r.status {
@@ -346,13 +405,25 @@ pub fn judge_replay(
             accepted: true,
             evidence,
         }),
-        s if refused.contains(&s) => Ok(Acceptance {
+        _ if is_refusal(r) => Ok(Acceptance {
             accepted: false,
             evidence,
         }),
         429 => anyhow::bail!("rate-limited while replaying the session: {evidence}"),
-        _ => anyhow::bail!("unexpected answer to {what}: {evidence}"),
+        _ => {
+            anyhow::bail!("unexpected answer to {what}, not the application's refusal: {evidence}")
+        }
     }
+}
+
+/// Whether a JSON body holds `message` in one of `fields` (a string or a list of strings).
+pub fn body_says(r: &Reply, fields: &[&str], message: &str) -> bool {
+    let Some(j) = r.json() else { return false };
+    fields.iter().any(|f| match j.get(*f) {
+        Some(serde_json::Value::String(s)) => s == message,
+        Some(serde_json::Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(message)),
+        _ => false,
+    })
 }
 
 /// The evidence of an action that must succeed (200), or what went wrong.

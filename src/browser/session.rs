@@ -113,9 +113,22 @@ impl BrowserSession {
         what: impl FnOnce(&str) -> String,
     ) -> Result<T, BrowserError> {
         let started = Instant::now();
+        let mut unanswered = 0;
         loop {
             if let Some(v) = probe().await {
                 return Ok(v);
+            }
+            // A dead browser session never shows anything: end the wait now, not at its timeout.
+            match self.current_url().await {
+                Ok(_) => unanswered = 0,
+                Err(e) => {
+                    unanswered += 1;
+                    if unanswered >= 3 {
+                        return Err(BrowserError::Command(format!(
+                            "the browser session stopped answering while waiting: {e}"
+                        )));
+                    }
+                }
             }
             if started.elapsed() >= within {
                 let url = self

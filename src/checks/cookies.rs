@@ -28,7 +28,9 @@ pub fn session_cookies<'a>(
 fn start(cookies: &[&BrowserCookie]) -> Verdict {
     let mut v = Verdict::default();
     if cookies.is_empty() {
-        v.note("no session-bearing cookie in the browser (the session lives elsewhere)");
+        v.nothing_to_judge(
+            "no session cookie in the browser after sign-in: no cookie with a known session name, and none holding the session token",
+        );
     }
     for c in cookies {
         v.note(c.describe());
@@ -191,6 +193,16 @@ mod tests {
     use super::*;
     use crate::secret::Secret;
 
+    #[test]
+    fn no_session_cookie_is_nothing_to_judge_not_a_pass() {
+        for rule in [secure, http_only, same_site, host_prefix] {
+            let v = rule(&[]);
+            assert!(v.nothing_judged, "an empty jar must not pass");
+            assert!(v.evidence.iter().any(|e| e.contains("no session cookie")));
+        }
+        assert!(scope(&[], "a.test", "/").nothing_judged);
+    }
+
     fn cookie(name: &str) -> BrowserCookie {
         BrowserCookie {
             name: name.into(),
@@ -286,12 +298,6 @@ mod tests {
     }
 
     #[test]
-    fn no_cookies_holds_vacuously_with_a_note() {
-        let v = secure(&[]);
-        assert!(v.holds());
-        assert!(v.evidence[0].contains("no session-bearing cookie"));
-    }
-
     #[test]
     fn session_cookies_are_found_by_value_and_by_name() {
         let mut o = Observation::empty();

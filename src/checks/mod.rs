@@ -36,6 +36,8 @@ impl fmt::Display for Violation {
 pub struct Verdict {
     pub violations: Vec<Violation>,
     pub evidence: Vec<String>,
+    /// There was nothing to judge; the evidence says what was looked for, and where.
+    pub nothing_judged: bool,
 }
 
 impl Verdict {
@@ -54,6 +56,12 @@ impl Verdict {
             subject: subject.into(),
             detail: detail.into(),
         });
+    }
+
+    /// Marks the rule as having had nothing to judge (NOT APPLICABLE, never PASS).
+    pub fn nothing_to_judge(&mut self, looked_for: impl Into<String>) {
+        self.nothing_judged = true;
+        self.evidence.push(looked_for.into());
     }
 
     pub fn note(&mut self, line: impl Into<String>) {

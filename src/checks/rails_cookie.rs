@@ -193,7 +193,9 @@ pub fn judge(
 ) -> Verdict {
     let mut v = Verdict::default();
     if encrypted.is_empty() && signed.is_empty() {
-        v.note("no Rails session or signed cookie in the browser to test");
+        v.nothing_to_judge(
+            "no Rails session cookie and no signed cookie in the browser after sign-in (looked for _chatwoot_session, user.id, user.expires_at)",
+        );
         return v;
     }
     for (name, value) in encrypted {

@@ -49,8 +49,8 @@ pub fn advertised_lifetime(
 ) -> Verdict {
     let mut v = Verdict::default();
     if advertised.is_empty() {
-        v.note(
-            "the application advertised no expiry (no token expiry, only browser-session cookies)",
+        v.nothing_to_judge(
+            "the application advertised no expiry: no token expiry in its sign-in answer or web storage, and only browser-session cookies",
         );
     }
     let limit = expect.max_lifetime + expect.grace;
@@ -160,6 +160,12 @@ pub fn lifetime_enforced(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nothing_advertised_is_nothing_to_judge() {
+        let v = advertised_lifetime(Utc::now(), &[], &Expectations::ASVS);
+        assert!(v.holds() && v.nothing_judged);
+    }
 
     fn expect() -> Expectations {
         Expectations {

@@ -173,13 +173,20 @@ impl Http {
     }
 
     /// Requests `url` over plain HTTP and reports what came back.
+    /// A plain-HTTP request. "Not served" only when the HTTPS target's own host refuses
+    /// the connection; DNS failures, timeouts and TLS errors are trouble, not a verdict.
     pub async fn plain_http(&self, url: Url) -> Result<PlainHttpOutcome, ProbeError> {
+        let same_host = url.host_str() == self.base.host_str();
         match self.send(self.request_url(Method::GET, url)).await {
             Ok(r) => Ok(PlainHttpOutcome::Response {
                 status: r.status,
                 location: r.header("location").map(str::to_string),
             }),
-            Err(ProbeError::Unreachable { detail, .. }) => Ok(PlainHttpOutcome::NotServed(detail)),
+            Err(ProbeError::Unreachable { detail, .. })
+                if same_host && detail.to_ascii_lowercase().contains("connection refused") =>
+            {
+                Ok(PlainHttpOutcome::NotServed(detail))
+            }
             Err(e) => Err(e),
         }
     }

@@ -88,7 +88,14 @@ weaknesses! {
     KnownSecretKeyBase = "known-secret-key-base": "cookies are sealed with Chatwoot's .env.example SECRET_KEY_BASE",
     ApiTokenSurvives = "api-token-survives": "the permanent API access token survives sign-out and password change",
     PubsubSurvives = "pubsub-survives": "a session's pubsub token survives the end of the session",
-    NoSessionRenewal = "no-session-renewal": "the Rails session cookie is not renewed at sign-in",
+    NoSessionRenewal = "no-session-renewal": "the Rails session keeps its id at sign-in and then holds the user",
+    RealtimeOutlivesSession = "realtime-outlives-session": "the realtime channel accepts a token after the API refuses it (open connections are still closed)",
+    RealtimeKeepsConnections = "realtime-keeps-connections": "open realtime connections stay open when their session ends",
+    LoginStoresNothing = "login-stores-nothing": "the login page signs in but keeps no session credential in the browser",
+    SilentLoginError = "silent-login-error": "a refused sign-in shows no error on the login page",
+    PlantedTokenAlsoValid = "planted-token-also-valid": "a token planted before sign-in is not adopted, but becomes valid beside the new one",
+    RefusesEveryReplay = "refuses-every-replay": "mirror case: every replayed credential is refused from the start, as a wrong header name would make it look",
+    RealtimeSilent = "realtime-silent": "mirror case: the realtime channel stays alive but never answers a sign-in",
 }
 
 impl Weakness {
@@ -130,6 +137,32 @@ impl fmt::Display for Weakness {
     }
 }
 
+/// Every secret a reference target hands out or is given (tokens, passwords), so a
+/// test can search the suite's output for them independently of the suite's masker.
+#[derive(Clone, Default)]
+pub struct Ledger(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Ledger {
+    pub fn record(&self, value: &str) {
+        if !value.is_empty() {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(value.to_string());
+        }
+    }
+
+    pub fn values(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ledger({} values)", self.values().len())
+    }
+}
+
 /// How to run one reference target.
 #[derive(Clone, Debug)]
 pub struct RefOptions {
@@ -156,6 +189,8 @@ pub struct RefOptions {
     pub throttle_loopback: bool,
     /// Chatwoot: the sign-in throttle's window (Rack::Attack: 5 minutes).
     pub throttle_period: Option<Duration>,
+    /// Where the target records every secret it hands out or is given.
+    pub ledger: Ledger,
 }
 
 impl RefOptions {
@@ -176,6 +211,7 @@ impl RefOptions {
             secret_key_base: None,
             throttle_loopback: false,
             throttle_period: None,
+            ledger: Ledger::default(),
         }
     }
 
@@ -197,6 +233,8 @@ impl RefOptions {
 /// A running reference target; dropping it stops its servers.
 pub struct RefApp {
     pub app: AppId,
+    /// Every secret this target handed out or was given.
+    pub ledger: Ledger,
     pub https_url: Url,
     pub http_url: Url,
     pub label: String,
@@ -218,6 +256,7 @@ impl RefApp {
         };
         Self {
             app,
+            ledger: Ledger::default(),
             https_url: url("https", https.port()),
             http_url: url("http", http.port()),
             label,
@@ -257,10 +296,13 @@ pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
             opts.app.name()
         );
     }
-    match opts.app {
-        AppId::RocketChat => rocketchat::start(opts).await,
-        AppId::Chatwoot => chatwoot::start(opts).await,
-    }
+    let ledger = opts.ledger.clone();
+    let mut app = match opts.app {
+        AppId::RocketChat => rocketchat::start(opts).await?,
+        AppId::Chatwoot => chatwoot::start(opts).await?,
+    };
+    app.ledger = ledger;
+    Ok(app)
 }
 
 #[cfg(test)]

@@ -32,11 +32,20 @@ fn element(r: &ScenarioResult) -> Value {
         "tags": r.tags.iter().map(|t| json!({"name": format!("@{t}")})).collect::<Vec<_>>(),
         "steps": steps,
     });
-    if r.outcome == Outcome::NotRun {
-        e["description"] = json!(format!(
-            "not run: {}",
-            r.message.clone().unwrap_or_default()
-        ));
+    match r.outcome {
+        Outcome::NotRun => {
+            e["description"] = json!(format!(
+                "not run: {}",
+                r.message.clone().unwrap_or_default()
+            ))
+        }
+        Outcome::NotApplicable => {
+            e["description"] = json!(format!(
+                "not applicable: {}",
+                r.message.clone().unwrap_or_default()
+            ))
+        }
+        _ => {}
     }
     if !r.evidence.is_empty() {
         e["output"] = json!(r.evidence);

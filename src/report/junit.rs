@@ -43,7 +43,11 @@ fn testcase(r: &ScenarioResult) -> String {
             escape(&message)
         )),
         Outcome::NotRun => x.push_str(&format!(
-            "      <skipped message=\"{}\"/>\n",
+            "      <skipped message=\"not run: {}\"/>\n",
+            escape(&message)
+        )),
+        Outcome::NotApplicable => x.push_str(&format!(
+            "      <skipped message=\"not applicable: {}\"/>\n",
             escape(&message)
         )),
     }
@@ -71,7 +75,7 @@ pub fn render(report: &RunReport) -> String {
         report.results.len(),
         report.count(Outcome::Failed),
         report.count(Outcome::Error),
-        report.count(Outcome::NotRun),
+        report.count(Outcome::NotRun) + report.count(Outcome::NotApplicable),
         report.wall.as_secs_f64()
     ));
     for ((app, feature), cases) in suites {
@@ -83,7 +87,7 @@ pub fn render(report: &RunReport) -> String {
             cases.len(),
             count(Outcome::Failed),
             count(Outcome::Error),
-            count(Outcome::NotRun),
+            count(Outcome::NotRun) + count(Outcome::NotApplicable),
             cases.iter().map(|c| c.duration.as_secs_f64()).sum::<f64>()
         ));
         for c in cases {

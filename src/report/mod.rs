@@ -19,6 +19,8 @@ pub enum Outcome {
     Failed,
     /// Infrastructure trouble: the check could not reach a verdict.
     Error,
+    /// Nothing to judge (no session cookie, no advertised expiry): says what was looked for.
+    NotApplicable,
     /// Deliberately not run, with the reason in `message`.
     NotRun,
 }
@@ -27,10 +29,32 @@ impl Outcome {
     pub fn label(self) -> &'static str {
         match self {
             Outcome::Passed => "PASS",
-            Outcome::Failed => "FAIL",
+            Outcome::Failed => "FINDING",
             Outcome::Error => "ERROR",
+            Outcome::NotApplicable => "NOT APPLICABLE",
             Outcome::NotRun => "NOT RUN",
         }
+    }
+}
+
+/// The process exit status of a run (documented in the README).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Every scenario that ran passed (or had nothing to judge).
+    Passed = 0,
+    /// Findings, and nothing worse.
+    Findings = 1,
+    /// Bad input or a failed preflight: nothing was judged.
+    BadInput = 2,
+    /// At least one scenario could not be judged.
+    Errors = 3,
+    /// Nothing ran: everything was left out by policy or filters.
+    NothingRan = 4,
+}
+
+impl ExitCode {
+    pub fn code(self) -> i32 {
+        self as i32
     }
 }
 
@@ -109,9 +133,21 @@ impl RunReport {
     }
 
     pub fn success(&self) -> bool {
-        self.count(Outcome::Failed) == 0
-            && self.count(Outcome::Error) == 0
-            && self.restore_failures.is_empty()
+        self.exit_code() == ExitCode::Passed
+    }
+
+    /// What the run means for CI: errors outrank findings ("could not judge" reads
+    /// neither as insecure nor as secure); a run where nothing was judged is its own case.
+    pub fn exit_code(&self) -> ExitCode {
+        if self.count(Outcome::Error) > 0 || !self.restore_failures.is_empty() {
+            ExitCode::Errors
+        } else if self.count(Outcome::Failed) > 0 {
+            ExitCode::Findings
+        } else if self.results.iter().all(|r| r.outcome == Outcome::NotRun) {
+            ExitCode::NothingRan
+        } else {
+            ExitCode::Passed
+        }
     }
 
     /// The check ids that produced a finding for `app`.
@@ -170,11 +206,12 @@ impl RunReport {
     /// Counts with the wall time, before the summary line.
     pub fn totals_line(&self) -> String {
         format!(
-            "{} scenarios: {} passed, {} findings, {} errors (infrastructure), {} not run; wall time {}, longest required wait {}",
+            "{} scenarios: {} passed, {} findings, {} errors (could not judge), {} not applicable, {} not run; wall time {}, longest required wait {}",
             self.results.len(),
             self.count(Outcome::Passed),
             self.count(Outcome::Failed),
             self.count(Outcome::Error),
+            self.count(Outcome::NotApplicable),
             self.count(Outcome::NotRun),
             human(self.wall),
             human(self.longest_wait)
@@ -195,5 +232,61 @@ impl RunReport {
             written.push(path);
         }
         Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(outcome: Outcome) -> ScenarioResult {
+        ScenarioResult {
+            app: AppId::RocketChat,
+            check: "c".into(),
+            name: "n".into(),
+            feature: "f".into(),
+            feature_path: "f.feature".into(),
+            line: 1,
+            tags: Vec::new(),
+            outcome,
+            message: None,
+            steps: Vec::new(),
+            evidence: Vec::new(),
+            duration: Duration::ZERO,
+            screenshot: None,
+        }
+    }
+
+    fn code(outcomes: &[Outcome]) -> ExitCode {
+        RunReport {
+            results: outcomes.iter().map(|o| result(*o)).collect(),
+            ..RunReport::default()
+        }
+        .exit_code()
+    }
+
+    #[test]
+    fn errors_outrank_findings_and_nothing_run_is_its_own_case() {
+        use Outcome::*;
+        assert_eq!(code(&[Passed, NotApplicable, NotRun]), ExitCode::Passed);
+        assert_eq!(code(&[Passed, Failed]), ExitCode::Findings);
+        assert_eq!(code(&[Failed, Error, Passed]), ExitCode::Errors);
+        assert_eq!(code(&[NotRun, NotRun]), ExitCode::NothingRan);
+        let mut r = RunReport {
+            results: vec![result(Passed)],
+            ..RunReport::default()
+        };
+        r.restore_failures.push("password not restored".into());
+        assert_eq!(r.exit_code(), ExitCode::Errors);
+        assert_eq!(
+            [0, 1, 2, 3, 4],
+            [
+                ExitCode::Passed.code(),
+                ExitCode::Findings.code(),
+                ExitCode::BadInput.code(),
+                ExitCode::Errors.code(),
+                ExitCode::NothingRan.code()
+            ]
+        );
     }
 }

@@ -180,10 +180,15 @@ impl TargetRuntime {
                         account.login
                     )
                 }
+                UiSignIn::Silent { waited } => anyhow::bail!(
+                    "the login page showed neither the signed-in page nor an error within {} for the configured account {}",
+                    crate::duration::human(waited),
+                    account.login
+                ),
             }
             let observation = browser.observe().await?;
             let (credential, note) =
-                crate::apps::live_credential(self.adapter.as_ref(), t, &observation)
+                crate::apps::live_credential(self.adapter.as_ref(), t, &observation, None)
                     .await?
                     .ok_or_else(|| {
                         anyhow::anyhow!(

@@ -176,9 +176,11 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
                 .copied()
                 .unwrap_or(AppId::RocketChat);
             let key = (plan::feature_path(f), s.position.line);
-            let exclusive = tags.iter().any(|t| t == "destructive");
+            // The account lock follows from the steps, not the tag.
+            let exclusive = plan::is_destructive(f, r, s);
+            let needs = plan::channels_needed(f, r, s);
             let name = s.name.clone();
-            async move { w.begin(ctx, app, key, name, exclusive).await }.boxed_local()
+            async move { w.begin(ctx, app, key, name, exclusive, needs).await }.boxed_local()
         })
         .after(move |_f, _r, _s, finished, w| {
             let failed = !matches!(finished, ScenarioFinished::StepPassed);

@@ -46,6 +46,15 @@ pub enum PlanError {
     },
     #[error("no scenario matches the filter{0}")]
     NothingSelected(String),
+    #[error(
+        "{location}: scenario \"{name}\" changes account state (step `{step}`) but is not tagged \
+         @destructive; add the tag so staging runs leave it out unless SESSIONDRILL_ALLOW_DESTRUCTIVE=1"
+    )]
+    UndeclaredDestructive {
+        location: String,
+        name: String,
+        step: String,
+    },
 }
 
 /// `--tags` and `--name` as the user gave them.
@@ -159,6 +168,42 @@ pub fn scenarios(f: &gherkin::Feature) -> Vec<(Option<&gherkin::Rule>, &gherkin:
         .collect()
 }
 
+/// Every step a scenario runs: backgrounds first.
+pub fn all_steps<'a>(
+    f: &'a gherkin::Feature,
+    r: Option<&'a gherkin::Rule>,
+    s: &'a gherkin::Scenario,
+) -> impl Iterator<Item = &'a gherkin::Step> {
+    f.background
+        .iter()
+        .chain(r.and_then(|r| r.background.as_ref()))
+        .flat_map(|b| &b.steps)
+        .chain(&s.steps)
+}
+
+/// Whether a scenario changes account state: known from its steps' definitions.
+pub fn is_destructive(
+    f: &gherkin::Feature,
+    r: Option<&gherkin::Rule>,
+    s: &gherkin::Scenario,
+) -> bool {
+    all_steps(f, r, s)
+        .filter_map(|st| steps::find(Kind::of(st.ty), &st.value))
+        .any(|d| d.destructive)
+}
+
+/// The channels whose baselines the scenario's refusal steps rest on.
+pub fn channels_needed(
+    f: &gherkin::Feature,
+    r: Option<&gherkin::Rule>,
+    s: &gherkin::Scenario,
+) -> BTreeSet<crate::model::Channel> {
+    all_steps(f, r, s)
+        .filter_map(|st| steps::find(Kind::of(st.ty), &st.value))
+        .flat_map(|d| d.needs.iter().copied())
+        .collect()
+}
+
 /// Feature, rule and scenario tags together, without `@`.
 pub fn all_tags(
     f: &gherkin::Feature,
@@ -202,12 +247,8 @@ pub fn validate(features: &[gherkin::Feature]) -> Result<(), PlanError> {
                     found,
                 });
             }
-            let background = f
-                .background
-                .iter()
-                .chain(r.and_then(|r| r.background.as_ref()))
-                .flat_map(|b| &b.steps);
-            for step in background.chain(&s.steps) {
+            let tagged = all_tags(f, r, s).iter().any(|t| t == "destructive");
+            for step in all_steps(f, r, s) {
                 let kind = Kind::of(step.ty);
                 if steps::find(kind, &step.value).is_none() {
                     let suggestions = steps::closest(kind, &step.value, 3)
@@ -220,6 +261,13 @@ pub fn validate(features: &[gherkin::Feature]) -> Result<(), PlanError> {
                         keyword: step.keyword.trim().to_string(),
                         text: step.value.clone(),
                         suggestions,
+                    });
+                }
+                if !tagged && steps::find(kind, &step.value).is_some_and(|d| d.destructive) {
+                    return Err(PlanError::UndeclaredDestructive {
+                        location: location(f, step.position.line),
+                        name: s.name.clone(),
+                        step: format!("{} {}", step.keyword.trim(), step.value),
                     });
                 }
             }
@@ -257,7 +305,17 @@ pub fn skeleton(
             .collect(),
         outcome: Outcome::NotRun,
         message: None,
-        steps: Vec::new(),
+        // Every step, skipped until it runs: reports of NOT RUN scenarios list them too.
+        steps: all_steps(f, r, s)
+            .map(|st| crate::report::StepRecord {
+                keyword: st.keyword.clone(),
+                text: st.value.clone(),
+                line: st.position.line,
+                status: crate::report::StepStatus::Skipped,
+                duration: Duration::ZERO,
+                message: None,
+            })
+            .collect(),
         evidence: Vec::new(),
         duration: Duration::ZERO,
         screenshot: None,
@@ -335,7 +393,7 @@ pub fn plan(
             let app = app_of(&tags)[0];
             let reason = if let Some(why) = policy.unavailable.get(&app) {
                 Some(why.clone())
-            } else if tags.iter().any(|t| t == "destructive") && !policy.allow_destructive {
+            } else if is_destructive(&snapshot, r, s) && !policy.allow_destructive {
                 Some("changes the account's password; set SESSIONDRILL_ALLOW_DESTRUCTIVE=1 to run it (it is changed back afterwards)".to_string())
             } else {
                 let (expect, slack) = policy
@@ -384,19 +442,12 @@ pub fn plan(
     // across features) keeps them, and everything queued behind them, from waiting
     // behind long idle waits.
     for f in &mut features {
-        let feature_tags = f.tags.clone();
-        let is_destructive = |s: &gherkin::Scenario| {
-            feature_tags
-                .iter()
-                .chain(&s.tags)
-                .any(|t| t == "destructive")
-        };
-        f.scenarios.sort_by_key(|s| !is_destructive(s));
+        let snapshot = f.clone();
+        f.scenarios
+            .sort_by_key(|s| !is_destructive(&snapshot, None, s));
     }
     features.sort_by_key(|f| {
-        let destructive = scenarios(f)
-            .iter()
-            .any(|(r, s)| all_tags(f, *r, s).iter().any(|t| t == "destructive"));
+        let destructive = scenarios(f).iter().any(|(r, s)| is_destructive(f, *r, s));
         (!destructive, f.path.clone())
     });
     if to_run == 0 && not_run.is_empty() {
@@ -429,5 +480,63 @@ impl cucumber::Parser<Vec<gherkin::Feature>> for Preparsed {
 
     fn parse(self, input: Vec<gherkin::Feature>, _cli: Self::Cli) -> Self::Output {
         futures::stream::iter(input.into_iter().map(Ok).collect::<Vec<_>>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feature(text: &str) -> Vec<gherkin::Feature> {
+        let dir = std::env::temp_dir().join(format!(
+            "sessiondrill-plan-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.feature"), text).unwrap();
+        let f = load(&dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        f
+    }
+
+    const PASSWORD_SCENARIO: &str = "Feature: f
+  TAGS
+  Scenario Outline: change (<app>)
+    Given I am signed in through the API
+    When I change the password using the API session
+    Then the API session is rejected by the API
+
+    @rocketchat
+    Examples:
+      | app |
+      | rocketchat |
+";
+
+    #[test]
+    fn a_step_that_changes_the_account_needs_the_destructive_tag() {
+        let untagged = feature(&PASSWORD_SCENARIO.replace("TAGS", "@check-x"));
+        let err = validate(&untagged).unwrap_err().to_string();
+        assert!(err.contains("not tagged @destructive"), "{err}");
+        assert!(err.contains("When I change the password"), "{err}");
+        let tagged = feature(&PASSWORD_SCENARIO.replace("TAGS", "@check-x @destructive"));
+        validate(&tagged).unwrap();
+        let (r, s) = scenarios(&tagged[0])[0];
+        assert!(is_destructive(&tagged[0], r, s));
+        let needs = channels_needed(&tagged[0], r, s);
+        assert!(needs.contains(&crate::model::Channel::Api), "{needs:?}");
+    }
+
+    #[test]
+    fn every_scenario_lists_its_steps_skipped_until_they_run() {
+        let f = feature(&PASSWORD_SCENARIO.replace("TAGS", "@destructive"));
+        let (r, s) = scenarios(&f[0])[0];
+        let sk = skeleton(&f[0], r, s);
+        assert_eq!(sk.steps.len(), 3);
+        assert!(
+            sk.steps
+                .iter()
+                .all(|st| st.status == crate::report::StepStatus::Skipped)
+        );
     }
 }

@@ -8,13 +8,15 @@ use crate::apps::AppId;
 use crate::checks::timing::Expectations;
 use crate::config::{Account, TargetConfig};
 use crate::refapp::{self, Posture, RefApp, RefOptions, Weakness};
+use crate::secret::Secret;
 
 /// Expectations (and the matching hardened timeouts) for in-process runs. The idle
 /// timeout leaves room for a browser to start between two steps on a loaded machine;
-/// the lifetime must exceed idle timeout plus grace, or activity could not be told apart.
+/// the lifetime must exceed idle timeout plus grace by more than a loaded machine's lag,
+/// or an idle refusal could not be told from the absolute lifetime.
 pub const SCALED: Expectations = Expectations {
     idle_timeout: Duration::from_secs(5),
-    max_lifetime: Duration::from_secs(10),
+    max_lifetime: Duration::from_secs(12),
     grace: Duration::from_secs(2),
 };
 
@@ -69,7 +71,15 @@ pub async fn start_one(
     opts: RefOptions,
     expect: Expectations,
 ) -> anyhow::Result<(RefApp, TargetConfig)> {
+    let mut opts = opts;
     let (app, login, password) = (opts.app, opts.login.clone(), opts.password.clone());
+    // The suite is told the stand-in's secret, as a user may tell it their deployment's.
+    if app == AppId::Chatwoot && opts.secret_key_base.is_none() {
+        let mut bytes = [0u8; 64];
+        rand::fill(&mut bytes[..]);
+        opts.secret_key_base = Some(bytes.iter().map(|b| format!("{b:02x}")).collect());
+    }
+    let secret_key_base = opts.secret_key_base.clone().map(Secret::new);
     let r = refapp::start(opts).await?;
     let config = TargetConfig {
         app,
@@ -80,6 +90,7 @@ pub async fn start_one(
         expect,
         expiry_slack: Some(SWEEP),
         description: Some(format!("reference target ({})", r.label)),
+        secret_key_base,
     };
     Ok((r, config))
 }

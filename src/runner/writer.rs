@@ -11,7 +11,7 @@ use super::plan;
 use crate::duration::human;
 use crate::report::{Outcome, ScenarioResult, StepRecord, StepStatus};
 use crate::secret::Masker;
-use crate::steps::world::{StepFailure, World};
+use crate::steps::world::{StepFailure, StopKind, World};
 
 type Key = (String, usize);
 
@@ -91,25 +91,29 @@ impl Recorder {
             event::Step::Passed(..) => (StepStatus::Passed, None),
             event::Step::Skipped => (StepStatus::Skipped, None),
             event::Step::Failed(_, _, _, err) => {
-                let (finding, message) = match err {
+                let (kind, message) = match err {
                     StepError::Panic(info) => payload(info),
-                    StepError::NotFound => {
-                        (false, "no step definition matches this step".to_string())
-                    }
-                    StepError::AmbiguousMatch(e) => {
-                        (false, format!("step matches several definitions: {e}"))
-                    }
+                    StepError::NotFound => (
+                        StopKind::Error,
+                        "no step definition matches this step".to_string(),
+                    ),
+                    StepError::AmbiguousMatch(e) => (
+                        StopKind::Error,
+                        format!("step matches several definitions: {e}"),
+                    ),
                 };
                 let message = self.masker.scrub(&message);
+                let (outcome, status) = match kind {
+                    StopKind::Finding => (Outcome::Failed, StepStatus::Failed),
+                    StopKind::Error => (Outcome::Error, StepStatus::Failed),
+                    // Nothing to judge is not a failed step: it is skipped, with the reason.
+                    StopKind::NotApplicable => (Outcome::NotApplicable, StepStatus::Skipped),
+                };
                 if let Some(res) = self.results.get_mut(key) {
-                    res.outcome = if finding {
-                        Outcome::Failed
-                    } else {
-                        Outcome::Error
-                    };
+                    res.outcome = outcome;
                     res.message = Some(message.clone());
                 }
-                (StepStatus::Failed, Some(message))
+                (status, Some(message))
             }
         };
         let duration = self
@@ -118,36 +122,41 @@ impl Recorder {
             .map(|t| t.elapsed())
             .unwrap_or(Duration::ZERO);
         if let Some(res) = self.results.get_mut(key) {
-            res.steps.push(StepRecord {
+            let record = StepRecord {
                 keyword: step.keyword.clone(),
                 text: step.value.clone(),
                 line: step.position.line,
                 status,
                 duration,
                 message,
-            });
+            };
+            // The skeleton lists every step as skipped; replace the one that ran.
+            match res.steps.iter_mut().find(|s| s.line == record.line) {
+                Some(slot) => *slot = record,
+                None => res.steps.push(record),
+            }
         }
     }
 }
 
-/// (is a finding, message) from a step's panic payload.
-fn payload(info: &event::Info) -> (bool, String) {
+/// (kind, message) from a step's panic payload.
+fn payload(info: &event::Info) -> (StopKind, String) {
     if let Some(f) = info.downcast_ref::<StepFailure>() {
-        return (f.finding, f.message.clone());
+        return (f.kind, f.message.clone());
     }
     let text = info
         .downcast_ref::<String>()
         .cloned()
         .or_else(|| info.downcast_ref::<&str>().map(|s| (*s).to_string()))
         .unwrap_or_else(|| "unknown panic".into());
-    (false, format!("internal error: {text}"))
+    (StopKind::Error, format!("internal error: {text}"))
 }
 
 fn print_line(r: &ScenarioResult) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "{:<5}  {:<10}  {}  ({})",
+        "{:<7}  {:<10}  {}  ({})",
         r.outcome.label(),
         r.app.tag(),
         r.name,
@@ -157,7 +166,7 @@ fn print_line(r: &ScenarioResult) {
         && let Some(m) = &r.message
     {
         for line in m.lines().take(6) {
-            let _ = writeln!(out, "{:<5}  {:<10}    {line}", "", "");
+            let _ = writeln!(out, "{:<7}  {:<10}    {line}", "", "");
         }
     }
     let _ = out.flush();

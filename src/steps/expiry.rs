@@ -12,8 +12,11 @@ use crate::duration::human;
 
 pub async fn leave_idle(w: &mut World, c: &Context) -> StepResult {
     let role = capture(c, 1).unwrap_or("API").to_string();
-    w.session(&role)?;
+    let obtained = w.session(&role)?.obtained_at;
     let expect = w.target()?.config.expect;
+    w.idle_judgeable_until = chrono::Duration::from_std(expect.max_lifetime)
+        .ok()
+        .and_then(|d| obtained.checked_add_signed(d));
     let wait = expect.idle_wait();
     w.wait(
         wait,
@@ -55,13 +58,21 @@ async fn keep_using(
     ));
     let started = tokio::time::Instant::now();
     let mut last_progress = started;
+    // The first use is the positive control: a session refused from the start proves nothing.
+    let mut first_accepted: Option<String> = None;
     loop {
         let r = a.accepts(&t.target, &cred).await?;
         let elapsed = started.elapsed();
         if !r.accepted {
+            let Some(first) = &first_accepted else {
+                return Err(Failure::no_baseline(
+                    "the API",
+                    &format!("its first use was already refused: {}", r.evidence),
+                ));
+            };
             w.note(format!(
-                "rejected after {} of use: {}",
-                human(elapsed),
+                "{first} … refused at {:.1}s of use ({})",
+                elapsed.as_secs_f64(),
                 r.evidence
             ));
             return Ok(Activity {
@@ -71,9 +82,17 @@ async fn keep_using(
                 deadline: until,
             });
         }
+        if first_accepted.is_none() {
+            first_accepted = Some(format!(
+                "accepted at {:.1}s ({})",
+                elapsed.as_secs_f64(),
+                r.evidence
+            ));
+        }
         if elapsed >= until {
             w.note(format!(
-                "still accepted after {} of use: {}",
+                "{} … still accepted after {} of use: {}",
+                first_accepted.as_deref().unwrap_or_default(),
                 human(elapsed),
                 r.evidence
             ));

@@ -19,6 +19,7 @@ use futures::future::LocalBoxFuture;
 use regex::Regex;
 
 use crate::checks::Verdict;
+use crate::model::Channel;
 use world::{Failure, StepResult, World};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +64,10 @@ pub struct StepDef {
     pub help: &'static str,
     pub browser: bool,
     pub wait: Option<Wait>,
+    /// Channels whose positive control (a baseline at capture) this step's verdict rests on.
+    pub needs: &'static [Channel],
+    /// Changes account state (a password): the scenario must be tagged `@destructive`.
+    pub destructive: bool,
     pub run: cucumber::step::Step<World>,
 }
 
@@ -78,6 +83,9 @@ pub fn capture(c: &Context, n: usize) -> Option<&str> {
 pub fn conclude_verdict(w: &mut World, v: Verdict) -> StepResult {
     for line in &v.evidence {
         w.note(line);
+    }
+    if v.nothing_judged && v.holds() {
+        return Err(Failure::NotApplicable(v.evidence.join("; ")));
     }
     if v.holds() {
         Ok(())
@@ -159,6 +167,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Starts headless Chromium with an empty profile for this scenario.",
         browser: true,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: fresh_browser,
     },
     StepDef {
@@ -169,6 +179,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Signs in as the configured account by filling the real login form; captures the browser session.",
         browser: true,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: sign_in_ui,
     },
     StepDef {
@@ -179,6 +191,8 @@ pub static STEPS: &[StepDef] = &[
         help: "As the Given form, as the action under test.",
         browser: true,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: sign_in_ui,
     },
     StepDef {
@@ -189,6 +203,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Submits the login form with a wrong password (one failed attempt counts toward lockouts).",
         browser: true,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: sign_in_ui_wrong,
     },
     StepDef {
@@ -199,6 +215,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Signs in through the REST API; the session's role is `API`.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: sign_in_api,
     },
     StepDef {
@@ -209,6 +227,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Another API sign-in of the same account; role `second`.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: sign_in_api,
     },
     StepDef {
@@ -219,6 +239,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Opens the app's realtime channel (DDP, ActionCable) authenticated with that session and keeps it open.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: open_realtime,
     },
     StepDef {
@@ -229,6 +251,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Signs in through the login page once per run and shares what the browser then holds.",
         browser: true,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: observed,
     },
     StepDef {
@@ -239,6 +263,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Writes an attacker-chosen token wherever the app reads a session from (cookies, storage).",
         browser: true,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: plant,
     },
     StepDef {
@@ -249,6 +275,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Uses the app's own sign-out control.",
         browser: true,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: sign_out_ui,
     },
     StepDef {
@@ -259,6 +287,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Calls the API's sign-out with that session (default `API`).",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: sign_out_api,
     },
     StepDef {
@@ -269,6 +299,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Changes the account's password through the API with that session; always changed back afterwards. Tag the scenario @destructive.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: true,
         run: change_password,
     },
     StepDef {
@@ -282,6 +314,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Waits the expected idle timeout plus grace without using the session.",
         browser: false,
         wait: Some(Wait::IdleTimeout),
+        needs: &[],
+        destructive: false,
         run: leave_idle,
     },
     StepDef {
@@ -295,6 +329,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Uses the session every third of the idle timeout until idle timeout plus grace has passed.",
         browser: false,
         wait: Some(Wait::IdleTimeout),
+        needs: &[Channel::Api],
+        destructive: false,
         run: keep_past_idle,
     },
     StepDef {
@@ -308,6 +344,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Uses the session continuously until it is rejected or the maximum lifetime plus grace (plus the app's sweep delay) has passed.",
         browser: false,
         wait: Some(Wait::MaxLifetime),
+        needs: &[Channel::Api],
+        destructive: false,
         run: keep_past_lifetime,
     },
     StepDef {
@@ -318,6 +356,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Two API sign-ins of the same account (`sign-in 1`, `sign-in 2`).",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: sign_in_twice,
     },
     StepDef {
@@ -331,6 +371,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Builds the app's sign-in link for that token (e.g. Rocket.Chat's ?resumeToken=) and opens it in the scenario's browser.",
         browser: true,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: open_link,
     },
     StepDef {
@@ -341,6 +383,8 @@ pub static STEPS: &[StepDef] = &[
         help: "The app's session credential is found in the browser's cookies or storage.",
         browser: true,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: holds,
     },
     StepDef {
@@ -351,6 +395,8 @@ pub static STEPS: &[StepDef] = &[
         help: "No session credential is found in the browser.",
         browser: true,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: holds_none,
     },
     StepDef {
@@ -361,6 +407,8 @@ pub static STEPS: &[StepDef] = &[
         help: "The last page sign-in was refused with a visible error.",
         browser: true,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: shows_error,
     },
     StepDef {
@@ -371,6 +419,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Replays the session against the API's who-am-I request; it must work.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: accepted,
     },
     StepDef {
@@ -381,6 +431,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Replays the captured session from outside the browser; it must be refused.",
         browser: false,
         wait: None,
+        needs: &[Channel::Api],
+        destructive: false,
         run: rejected,
     },
     StepDef {
@@ -394,6 +446,8 @@ pub static STEPS: &[StepDef] = &[
         help: "A fresh realtime connection authenticated with the session must be refused.",
         browser: false,
         wait: None,
+        needs: &[Channel::Realtime],
+        destructive: false,
         run: rt_rejected,
     },
     StepDef {
@@ -404,6 +458,8 @@ pub static STEPS: &[StepDef] = &[
         help: "The server ends the open realtime connection of that session (within the app's own delay).",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: rt_closed,
     },
     StepDef {
@@ -414,6 +470,8 @@ pub static STEPS: &[StepDef] = &[
         help: "The browser session's token is in no cookie and no web storage.",
         browser: true,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: no_longer_holds,
     },
     StepDef {
@@ -424,6 +482,8 @@ pub static STEPS: &[StepDef] = &[
         help: "ASVS 3.4.1.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: secure,
     },
     StepDef {
@@ -434,6 +494,8 @@ pub static STEPS: &[StepDef] = &[
         help: "ASVS 3.4.2.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: http_only,
     },
     StepDef {
@@ -444,6 +506,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Set explicitly; ASVS 3.4.3.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: same_site,
     },
     StepDef {
@@ -454,6 +518,8 @@ pub static STEPS: &[StepDef] = &[
         help: "No Domain attribute, Path within the app's; ASVS 3.4.5.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: scope,
     },
     StepDef {
@@ -464,6 +530,8 @@ pub static STEPS: &[StepDef] = &[
         help: "ASVS 3.4.4.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: host_prefix,
     },
     StepDef {
@@ -474,6 +542,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Not via document.cookie, localStorage or sessionStorage; ASVS 3.2.3, 3.4.2.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: unreadable,
     },
     StepDef {
@@ -484,6 +554,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Token and cookie expiries told to the browser are within the maximum lifetime plus grace.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: advertised,
     },
     StepDef {
@@ -494,6 +566,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Activity kept the session alive past the idle timeout.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: never_rejected,
     },
     StepDef {
@@ -504,6 +578,8 @@ pub static STEPS: &[StepDef] = &[
         help: "The absolute lifetime is enforced even for a session in continuous use.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: rejected_by_deadline,
     },
     StepDef {
@@ -514,6 +590,8 @@ pub static STEPS: &[StepDef] = &[
         help: "ASVS 3.2.1.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: differ,
     },
     StepDef {
@@ -524,6 +602,8 @@ pub static STEPS: &[StepDef] = &[
         help: "The sign-in did not adopt the planted value.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: not_planted,
     },
     StepDef {
@@ -534,6 +614,8 @@ pub static STEPS: &[StepDef] = &[
         help: "The attacker's value does not authenticate after the victim signs in.",
         browser: false,
         wait: None,
+        needs: &[Channel::Api],
+        destructive: false,
         run: planted_rejected,
     },
     StepDef {
@@ -544,6 +626,8 @@ pub static STEPS: &[StepDef] = &[
         help: "The page shows no signed-in user and holds none of that session's token.",
         browser: true,
         wait: None,
+        needs: &[Channel::Api],
+        destructive: false,
         run: not_signed_in,
     },
     StepDef {
@@ -554,6 +638,8 @@ pub static STEPS: &[StepDef] = &[
         help: "ASVS 9.1.1; a closed HTTP port also passes.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: http_redirects,
     },
     StepDef {
@@ -564,6 +650,8 @@ pub static STEPS: &[StepDef] = &[
         help: "ASVS 5.0 3.4.1.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: hsts,
     },
     StepDef {
@@ -574,6 +662,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Opens the login page in the scenario's browser and remembers the cookies it holds before sign-in.",
         browser: true,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: login_page_open,
     },
     StepDef {
@@ -584,6 +674,8 @@ pub static STEPS: &[StepDef] = &[
         help: "The framework's own session cookie (e.g. Rails `_chatwoot_session`) differs before and after sign-in.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: session_replaced,
     },
     StepDef {
@@ -597,6 +689,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Replays the long-lived tokens handed out with the session (Chatwoot's api_access_token); they must be refused.",
         browser: false,
         wait: None,
+        needs: &[Channel::LongLived],
+        destructive: false,
         run: long_lived_rejected,
     },
     StepDef {
@@ -607,6 +701,8 @@ pub static STEPS: &[StepDef] = &[
         help: "Tries every known SECRET_KEY_BASE (data/rails-secret-key-bases.txt, SESSIONDRILL_SECRET_KEY_BASES) on the Rails cookies.",
         browser: false,
         wait: None,
+        needs: &[],
+        destructive: false,
         run: known_secret,
     },
 ];

@@ -7,14 +7,14 @@ use cucumber::step::Context;
 use super::capture;
 use super::session::api_sign_in;
 use super::world::{Failure, StepResult, World};
-use crate::model::Credential;
+use crate::model::Channel;
 use crate::secret::Secret;
 
 pub async fn sign_in_twice(w: &mut World, _c: &Context) -> StepResult {
     for role in ["sign-in 1", "sign-in 2"] {
         let cred = api_sign_in(w).await?;
         w.note(format!("{role}: {cred}"));
-        w.keep_session(role, cred);
+        w.capture_session(role, cred).await?;
     }
     Ok(())
 }
@@ -75,10 +75,9 @@ pub async fn session_is_not_planted(w: &mut World, _c: &Context) -> StepResult {
 pub async fn planted_rejected(w: &mut World, _c: &Context) -> StepResult {
     let fake = planted(w)?;
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
-    let mut cred = Credential::new(fake.clone(), "planted before sign-in");
-    if let Ok(real) = w.session("browser") {
-        cred.parts = real.parts.clone();
-    }
+    // The control: the victim's own token, presented the same way, is accepted.
+    let base = w.baseline_of("browser", Channel::Api)?;
+    let cred = a.planted_credential(&fake, w.session("browser")?);
     let r = a.accepts(&t.target, &cred).await?;
     if r.accepted {
         return Err(Failure::Finding(format!(
@@ -87,7 +86,7 @@ pub async fn planted_rejected(w: &mut World, _c: &Context) -> StepResult {
         )));
     }
     w.note(format!(
-        "the planted token is rejected by the API: {}",
+        "the victim's token presented the same way was {base}; the planted token is rejected by the API: {}",
         r.evidence
     ));
     Ok(())
@@ -98,8 +97,8 @@ pub async fn open_token_link(w: &mut World, c: &Context) -> StepResult {
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
     let cred = w.session(&role)?.clone();
     let link = a.token_link(&t.target, &cred).ok_or_else(|| {
-        Failure::Infra(format!(
-            "{} has no sign-in links; this scenario does not apply to it",
+        Failure::NotApplicable(format!(
+            "{} has no sign-in links carrying a session token (looked for the adapter's token link)",
             t.app().name()
         ))
     })?;
@@ -112,6 +111,8 @@ pub async fn open_token_link(w: &mut World, c: &Context) -> StepResult {
 pub async fn browser_not_signed_in(w: &mut World, c: &Context) -> StepResult {
     let role = capture(c, 1).unwrap_or("API").to_string();
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    // A link with a dead token proves nothing: the token must have worked when captured.
+    let base = w.baseline_of(&role, Channel::Api)?;
     let token = w.session(&role)?.token.clone();
     let signed_in = a.is_signed_in_ui(&t.target, w.browser()?).await?;
     let obs = w.browser()?.observe().await?;
@@ -126,6 +127,9 @@ pub async fn browser_not_signed_in(w: &mut World, c: &Context) -> StepResult {
             }
         )));
     }
-    w.note(format!("the browser is not signed in ({})", obs.summary()));
+    w.note(format!(
+        "the link's token was {base}; the browser is not signed in ({})",
+        obs.summary()
+    ));
     Ok(())
 }

@@ -6,6 +6,8 @@ use cucumber::step::Context;
 
 use super::capture;
 use super::world::{Failure, StepResult, World};
+use crate::model::Channel;
+use crate::secret::Secret;
 
 /// Opens the login page in the scenario's browser and remembers what it then holds.
 pub async fn login_page_open(w: &mut World, _c: &Context) -> StepResult {
@@ -29,7 +31,7 @@ pub async fn login_page_open(w: &mut World, _c: &Context) -> StepResult {
 }
 
 pub async fn server_session_replaced(w: &mut World, _c: &Context) -> StepResult {
-    let a = w.adapter()?;
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
     let before = w
         .before_sign_in
         .clone()
@@ -45,12 +47,14 @@ pub async fn server_session_replaced(w: &mut World, _c: &Context) -> StepResult 
             .map(|c| (c.name.clone(), c.value.clone()))
     };
     match (pick(&before), pick(&after)) {
-        (None, None) => Err(Failure::Infra(format!(
-            "{} set no server session cookie before or after sign-in; this check does not apply",
-            w.target()?.app().name()
+        (None, None) => Err(Failure::NotApplicable(format!(
+            "{} set no framework session cookie on the login page or after sign-in (looked for the adapter's server session cookie in the browser's jar)",
+            t.app().name()
         ))),
         (None, Some((name, value))) => {
-            w.note(format!("no {name} before sign-in; after: {value}"));
+            w.note(format!(
+                "no {name} before sign-in; after: {value}: nothing could be fixed before sign-in"
+            ));
             Ok(())
         }
         (Some((name, old)), Some((_, new))) if old == new => Err(Failure::Finding(format!(
@@ -58,10 +62,38 @@ pub async fn server_session_replaced(w: &mut World, _c: &Context) -> StepResult 
              sign-in carries over [ASVS 3.2.1, WSTG-SESS-03]"
         ))),
         (Some((name, old)), Some((_, new))) => {
+            // A changed value proves nothing: Rails re-encrypts with a fresh IV on every
+            // write. Only the session id inside says whether the session was renewed.
+            let (Some(o), Some(n)) = (
+                a.open_server_session(&t.target, old.expose()),
+                a.open_server_session(&t.target, new.expose()),
+            ) else {
+                return Err(Failure::NotApplicable(format!(
+                    "{name} changed at sign-in ({old} → {new}), which proves nothing (it is re-encrypted on every write), \
+                     and its session id could not be read: set SESSIONDRILL_{}_SECRET_KEY_BASE to the deployment's secret to judge it",
+                    t.app().tag().to_uppercase()
+                )));
+            };
             w.note(format!(
-                "{name} before sign-in {old}, after {new}: re-issued at sign-in"
+                "{name} opened with {}: session id before sign-in {}, after {}; after sign-in it {} the signed-in user",
+                n.opened_with,
+                Secret::new(o.id.clone()),
+                Secret::new(n.id.clone()),
+                if n.holds_user { "holds" } else { "does not hold" }
             ));
-            Ok(())
+            if o.id != n.id {
+                Ok(())
+            } else if n.holds_user {
+                Err(Failure::Finding(format!(
+                    "the server session {name} keeps its id across sign-in and now holds the signed-in user: a session \
+                     fixed before sign-in becomes an authenticated one [ASVS 3.2.1, WSTG-SESS-03]"
+                )))
+            } else {
+                Err(Failure::NotApplicable(format!(
+                    "{name} keeps its session id across sign-in, but the session holds no signed-in user: the sign-in \
+                     lives elsewhere (the API token), so a fixed id here carries nothing to judge"
+                )))
+            }
         }
         (Some((name, _)), None) => {
             w.note(format!("{name} was dropped at sign-in"));
@@ -76,18 +108,19 @@ pub async fn long_lived_rejected(w: &mut World, c: &Context) -> StepResult {
     let cred = w.session(&role)?.clone();
     let results = a.long_lived_accepts(&t.target, &cred).await?;
     if results.is_empty() {
-        return Err(Failure::Infra(format!(
-            "{} hands out no long-lived credential with a session; this check does not apply",
+        return Err(Failure::NotApplicable(format!(
+            "{} handed out no long-lived credential with the {role} session (looked for an api_access_token in the sign-in and profile answers)",
             t.app().name()
         )));
     }
+    let base = w.baseline_of(&role, Channel::LongLived)?;
     let mut still = Vec::new();
     for (what, r) in results {
         if r.accepted {
             still.push(format!("{what} is still accepted: {}", r.evidence));
         } else {
             w.note(format!(
-                "{what} rejected{}: {}",
+                "{what} rejected{}: {base} … refused ({})",
                 w.context_suffix(),
                 r.evidence
             ));
@@ -108,10 +141,13 @@ pub async fn not_sealed_with_known_secret(w: &mut World, _c: &Context) -> StepRe
     let a = w.adapter()?;
     let (obs, _) = super::cookies::view(w)?;
     let verdict = a.known_secret_verdict(&obs).ok_or_else(|| {
-        Failure::Infra(format!(
-            "{} has no sealed server cookies; this check does not apply",
+        Failure::NotApplicable(format!(
+            "{} seals no server cookies with a framework secret",
             a.app().name()
         ))
     })?;
+    if verdict.nothing_judged {
+        return Err(Failure::NotApplicable(verdict.evidence.join("; ")));
+    }
     super::conclude_verdict(w, verdict)
 }

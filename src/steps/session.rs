@@ -7,6 +7,7 @@ use cucumber::step::Context;
 use super::capture;
 use super::world::{Failure, StepResult, World};
 use crate::apps::{ApiSignIn, UiSignIn};
+use crate::model::Channel;
 use crate::secret::Secret;
 
 pub async fn fresh_browser(w: &mut World, _c: &Context) -> StepResult {
@@ -29,6 +30,13 @@ pub async fn sign_in_ui(w: &mut World, _c: &Context) -> StepResult {
                 account.login
             )));
         }
+        UiSignIn::Silent { waited } => {
+            return Err(Failure::Infra(format!(
+                "the login page showed neither the signed-in page nor an error within {} after submitting the configured account {}",
+                crate::duration::human(waited),
+                account.login
+            )));
+        }
     }
     let obs = w.browser()?.observe().await?;
     w.note(format!(
@@ -37,13 +45,16 @@ pub async fn sign_in_ui(w: &mut World, _c: &Context) -> StepResult {
         account.login
     ));
     w.note(format!("browser holds {}", obs.summary()));
-    if let Some((cred, note)) = crate::apps::live_credential(a.as_ref(), target, &obs).await? {
+    let planted = w.planted.clone();
+    if let Some((cred, note)) =
+        crate::apps::live_credential(a.as_ref(), target, &obs, planted.as_ref()).await?
+    {
         let cred = a.enrich(target, cred).await?;
         w.note(format!("browser session: {cred}"));
         if let Some(n) = note {
             w.note(n);
         }
-        w.keep_session("browser", cred);
+        w.capture_session("browser", cred).await?;
     }
     w.last_observation = Some(obs);
     Ok(())
@@ -64,6 +75,10 @@ pub async fn sign_in_ui_wrong_password(w: &mut World, _c: &Context) -> StepResul
         UiSignIn::Rejected { shown } | UiSignIn::Throttled { shown } => w.note(format!(
             "the login page refused the wrong password and showed: {shown}"
         )),
+        UiSignIn::Silent { waited } => w.note(format!(
+            "after submitting a wrong password the login form stayed, with no error, for {}",
+            crate::duration::human(*waited)
+        )),
     }
     w.last_observation = Some(w.browser()?.observe().await?);
     w.ui_outcome = Some(outcome);
@@ -74,8 +89,7 @@ pub async fn sign_in_api(w: &mut World, c: &Context) -> StepResult {
     let role = capture(c, 1).unwrap_or("API").to_string();
     let cred = api_sign_in(w).await?;
     w.note(format!("{role} session signed in through the API: {cred}"));
-    w.keep_session(&role, cred);
-    Ok(())
+    w.capture_session(&role, cred).await
 }
 
 pub async fn api_sign_in(w: &World) -> Result<crate::model::Credential, Failure> {
@@ -127,7 +141,7 @@ pub async fn holds_credential(w: &mut World, _c: &Context) -> StepResult {
     let a = w.adapter()?;
     let t = w.rt()?.clone();
     let obs = w.browser()?.observe().await?;
-    match crate::apps::live_credential(a.as_ref(), &t.target, &obs).await? {
+    match crate::apps::live_credential(a.as_ref(), &t.target, &obs, None).await? {
         Some((cred, _)) => {
             w.note(format!("the browser holds a session credential: {cred}"));
             Ok(())
@@ -169,6 +183,10 @@ pub async fn login_page_shows_error(w: &mut World, _c: &Context) -> StepResult {
         Some(UiSignIn::Throttled { shown }) => {
             Err(Failure::Infra(format!("sign-ins are throttled: {shown}")))
         }
+        Some(UiSignIn::Silent { waited }) => Err(Failure::Finding(format!(
+            "the login page refused the wrong password without saying so: the form stayed, with no error, for {} [WSTG-ATHN-04]",
+            crate::duration::human(*waited)
+        ))),
         None => Err(Failure::Infra(
             "no sign-in was attempted by an earlier step".into(),
         )),
@@ -198,17 +216,23 @@ pub async fn accepted_by_api(w: &mut World, c: &Context) -> StepResult {
 pub async fn rejected_by_api(w: &mut World, c: &Context) -> StepResult {
     let role = capture(c, 1).unwrap_or("browser").to_string();
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let base = w.baseline_of(&role, Channel::Api)?;
     let cred = w.session(&role)?.clone();
+    let started = chrono::Utc::now();
     let r = a.accepts(&t.target, &cred).await?;
+    let now = cred.since_capture(started);
+    if !r.accepted {
+        w.idle_refusal_judgeable(started)?;
+    }
     if r.accepted {
         Err(Failure::Finding(format!(
-            "the {role} session is still accepted by the API{}: {}",
+            "the {role} session is still accepted by the API{}: {base} … still accepted at {now} ({})",
             w.context_suffix(),
             r.evidence
         )))
     } else {
         w.note(format!(
-            "{role} session rejected by the API{}: {}",
+            "{role} session rejected by the API{}: {base} … refused at {now} ({})",
             w.context_suffix(),
             r.evidence
         ));
@@ -219,17 +243,24 @@ pub async fn rejected_by_api(w: &mut World, c: &Context) -> StepResult {
 pub async fn realtime_rejected(w: &mut World, c: &Context) -> StepResult {
     let role = capture(c, 1).unwrap_or("browser").to_string();
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let base = w.baseline_of(&role, Channel::Realtime)?;
     let cred = w.session(&role)?.clone();
+    let started = chrono::Utc::now();
     let r = a.realtime_accepts(&t.target, &cred).await?;
+    let now = cred.since_capture(started);
+    if !r.accepted {
+        w.idle_refusal_judgeable(started)?;
+    }
     if r.accepted {
         Err(Failure::Finding(format!(
-            "the realtime channel still accepts the {role} session{}: {}",
+            "the realtime channel still accepts the {role} session{}: {base} … still accepted at {now} ({})",
             w.context_suffix(),
             r.evidence
         )))
     } else {
         w.note(format!(
-            "realtime channel refused the {role} session: {}",
+            "realtime channel refused the {role} session{}: {base} … refused at {now} ({})",
+            w.context_suffix(),
             r.evidence
         ));
         Ok(())

@@ -10,16 +10,28 @@ use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard};
 use crate::apps::{Adapter, AppId, RealtimeLink, Target, UiSignIn};
 use crate::browser::{BrowserError, BrowserSession};
 use crate::duration::human;
-use crate::model::{Credential, Observation};
+use crate::model::{Baseline, Channel, Credential, Observation};
 use crate::probe::ProbeError;
 use crate::runner::context::{RunContext, SharedObservation, TargetRuntime};
 use crate::secret::Secret;
 
-/// Why a step failed: a security finding, or trouble that says nothing about security.
+/// Why a step did not pass: a security finding, trouble that says nothing about
+/// security, or nothing there to judge (which says what was looked for, and where).
 #[derive(Debug, Clone)]
 pub enum Failure {
     Finding(String),
     Infra(String),
+    NotApplicable(String),
+}
+
+impl Failure {
+    /// The refusal could not be judged: the credential was never shown to work over `channel`.
+    pub fn no_baseline(channel: &str, detail: &str) -> Self {
+        Failure::Infra(format!(
+            "no baseline: the credential was never shown to work over {channel} ({detail}); \
+             a refusal now proves nothing"
+        ))
+    }
 }
 
 impl From<anyhow::Error> for Failure {
@@ -42,10 +54,18 @@ impl From<ProbeError> for Failure {
 
 pub type StepResult = Result<(), Failure>;
 
+/// What kind of verdict a stopped step carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopKind {
+    Finding,
+    Error,
+    NotApplicable,
+}
+
 /// The panic payload a failed step carries to the report writer.
 #[derive(Debug, Clone)]
 pub struct StepFailure {
-    pub finding: bool,
+    pub kind: StopKind,
     pub message: String,
 }
 
@@ -83,6 +103,8 @@ pub struct World {
     /// Says what the last wait did, for the messages of the steps after it.
     pub context_note: Option<String>,
     pub activity: Option<Activity>,
+    /// After an idle wait: past this moment a refusal may be the absolute lifetime, not idleness.
+    pub idle_judgeable_until: Option<chrono::DateTime<chrono::Utc>>,
     pub planted: Option<Secret>,
     pub restore_id: Option<u64>,
     pub evidence: Vec<String>,
@@ -91,6 +113,8 @@ pub struct World {
     /// Sessions this scenario created, signed out at its end (no litter on staging).
     pub created: Vec<Credential>,
     guard: Option<AccountGuard>,
+    /// Channels this scenario's refusal steps judge: each captured session gets a baseline on them.
+    pub needs: std::collections::BTreeSet<Channel>,
     /// Holds the account alone (a password change): others wait, so it does not queue for browsers.
     exclusive: bool,
 }
@@ -123,6 +147,7 @@ impl World {
         key: (String, usize),
         scenario: String,
         exclusive: bool,
+        needs: std::collections::BTreeSet<Channel>,
     ) {
         let rt = ctx.target(app);
         if let Some(rt) = &rt {
@@ -134,6 +159,7 @@ impl World {
             });
         }
         self.exclusive = exclusive;
+        self.needs = needs;
         self.ctx = Some(ctx);
         self.rt = rt;
         self.key = key;
@@ -228,6 +254,88 @@ impl World {
         self.sessions.insert(role_key(role), cred);
     }
 
+    /// Keeps a captured session after taking its positive controls: one use over each
+    /// channel a later refusal step of this scenario judges. A refusal counts only
+    /// against an accepted baseline; a failed control is recorded, not raised, so the
+    /// refusal step can say why it cannot judge.
+    pub async fn capture_session(&mut self, role: &str, mut cred: Credential) -> StepResult {
+        let (t, a) = (self.rt()?.clone(), self.adapter()?);
+        for channel in self.needs.clone() {
+            let at = chrono::Utc::now();
+            let outcome = match channel {
+                Channel::Api => a.accepts(&t.target, &cred).await.map(|r| vec![r]),
+                Channel::Realtime => a.realtime_accepts(&t.target, &cred).await.map(|r| vec![r]),
+                Channel::LongLived => a
+                    .long_lived_accepts(&t.target, &cred)
+                    .await
+                    .map(|v| v.into_iter().map(|(_, r)| r).collect()),
+            };
+            let baseline = match outcome {
+                // Nothing handed out over this channel: the step will say so.
+                Ok(v) if v.is_empty() => continue,
+                Ok(v) if v.iter().all(|r| r.accepted) => Baseline::Accepted {
+                    at,
+                    evidence: v
+                        .iter()
+                        .map(|r| r.evidence.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                },
+                Ok(v) => Baseline::Refused {
+                    evidence: v
+                        .iter()
+                        .filter(|r| !r.accepted)
+                        .map(|r| r.evidence.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                },
+                Err(e) => Baseline::Trouble {
+                    error: format!("{e:#}"),
+                },
+            };
+            let line = match &baseline {
+                Baseline::Accepted { evidence, .. } => {
+                    format!(
+                        "control: the {role} session is accepted over {}: {evidence}",
+                        channel.describe()
+                    )
+                }
+                Baseline::Refused { evidence } => format!(
+                    "control: the {role} session is already refused over {} when captured: {evidence}",
+                    channel.describe()
+                ),
+                Baseline::Trouble { error } => format!(
+                    "control: could not use the {role} session over {}: {error}",
+                    channel.describe()
+                ),
+            };
+            self.note(line);
+            cred.baselines.insert(channel, baseline);
+        }
+        self.keep_session(role, cred);
+        Ok(())
+    }
+
+    /// A refusal seen by a replay that started at `started` says "idle" only while the
+    /// absolute lifetime cannot explain it; later, it cannot be judged.
+    pub fn idle_refusal_judgeable(&self, started: chrono::DateTime<chrono::Utc>) -> StepResult {
+        match self.idle_judgeable_until {
+            Some(until) if started > until => Err(Failure::Infra(format!(
+                "the refusal came {} after the session's expected maximum lifetime began to apply: \
+                 it cannot be told from the absolute timeout (the run was too slow to judge idle expiry)",
+                human((started - until).to_std().unwrap_or_default())
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The accepted control use a refusal over `channel` rests on, or ERROR without one.
+    pub fn baseline_of(&self, role: &str, channel: Channel) -> Result<String, Failure> {
+        self.session(role)?
+            .baseline(channel)
+            .map_err(|why| Failure::no_baseline(channel.describe(), &why))
+    }
+
     /// " (after 5s idle ...)" for messages, when a wait preceded.
     pub fn context_suffix(&self) -> String {
         self.context_note
@@ -304,16 +412,17 @@ impl World {
 
     /// Turns a step's result into cucumber's pass/fail (a panic carrying [`StepFailure`]).
     pub fn conclude(&mut self, result: StepResult) {
-        let (finding, message) = match result {
+        let (kind, message) = match result {
             Ok(()) => return,
-            Err(Failure::Finding(m)) => (true, m),
-            Err(Failure::Infra(m)) => (false, m),
+            Err(Failure::Finding(m)) => (StopKind::Finding, m),
+            Err(Failure::Infra(m)) => (StopKind::Error, m),
+            Err(Failure::NotApplicable(m)) => (StopKind::NotApplicable, m),
         };
         let message = match &self.ctx {
             Some(c) => c.masker.scrub(&message),
             None => message,
         };
-        std::panic::panic_any(StepFailure { finding, message });
+        std::panic::panic_any(StepFailure { kind, message });
     }
 }
 

@@ -36,6 +36,9 @@ pub const COOKIE_SESSION_INFO: &str = "cw_d_session_info";
 /// The Rails session (cookie store, `same_site: :lax`, HttpOnly by Rails default,
 /// Secure only with FORCE_SSL). Not accepted as auth for /api or /auth.
 pub const COOKIE_RAILS_SESSION: &str = "_chatwoot_session";
+/// Where Warden keeps the signed-in user in the Rails session (absent in Chatwoot: its
+/// sign-in runs with `store: false`).
+pub const RAILS_WARDEN_USER_KEY: &str = "warden.user.user.key";
 /// devise_token_auth's own cookie when `cookie_enabled` (off in Chatwoot; the hardened
 /// reference target turns it on, HttpOnly, instead of exposing the headers to script).
 pub const COOKIE_DTA: &str = "auth_cookie";
@@ -72,6 +75,8 @@ pub const SIGN_IN_THROTTLE: (u32, Duration) = (5, Duration::from_secs(300));
 pub const THROTTLED_BODY: &str = "Retry later\n";
 /// ActionCable sends no confirmation for a bad pubsub_token (an exception in `subscribed`).
 pub const SUBSCRIBE_WAIT: Duration = Duration::from_secs(4);
+/// ActionCable's server pings every connection this often (`BEAT_INTERVAL`).
+pub const CABLE_BEAT: Duration = Duration::from_secs(3);
 
 /// Whether `name` is one of the cookies a Chatwoot session lives in, with any prefix.
 pub fn is_session_cookie(name: &str) -> bool {

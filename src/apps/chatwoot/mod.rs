@@ -21,7 +21,21 @@ use crate::secret::Secret;
 
 pub struct Chatwoot;
 
+/// How a RoomChannel subscription ended.
+#[derive(Debug)]
+enum Subscribed {
+    Confirmed,
+    Rejected,
+    /// No confirmation within the window; `pings` counts ActionCable's keep-alives meanwhile.
+    Silent {
+        pings: u32,
+    },
+    Closed(String),
+}
+
 const PAGE_WAIT: Duration = Duration::from_secs(20);
+/// The client id planted beside a planted token.
+const PLANTED_CLIENT: &str = "planted-client-0000000";
 
 /// The login page's state after submitting: signed in (dashboard path), refused (toast),
 /// throttled, or bounced (the form accepted the credentials and navigated away, but the
@@ -101,10 +115,7 @@ impl Chatwoot {
     }
 
     /// Opens `/cable` and subscribes to RoomChannel with the session's pubsub token.
-    async fn subscribe(
-        t: &Target,
-        cred: &Credential,
-    ) -> anyhow::Result<(JsonSocket, Result<(), String>)> {
+    async fn subscribe(t: &Target, cred: &Credential) -> anyhow::Result<(JsonSocket, Subscribed)> {
         let pubsub = cred.extras.get("pubsub_token").ok_or_else(|| {
             anyhow!("no pubsub_token is known for this session (the profile could not be read)")
         })?;
@@ -130,6 +141,11 @@ impl Chatwoot {
             Received::Message(_) => {}
             other => bail!("ActionCable on {url} sent no welcome: {other:?}"),
         }
+        if cred.part("account_id").is_none() {
+            bail!(
+                "no account_id is known for this session: RoomChannel needs it and would stay silent without it"
+            );
+        }
         let number = |name: &str| {
             cred.part(name)
                 .and_then(|v| v.expose().parse::<u64>().ok())
@@ -145,20 +161,37 @@ impl Chatwoot {
         .to_string();
         ws.send(&json!({"command": "subscribe", "identifier": identifier}))
             .await?;
+        // RoomChannel never rejects: a bad token gets silence. Silence is a refusal only on
+        // a socket shown alive by ActionCable's pings through the wait; an explicit
+        // reject_subscription is a refusal too.
         let wanted = |m: &Value| {
             matches!(
                 m["type"].as_str(),
-                Some("confirm_subscription" | "reject_subscription")
+                Some("confirm_subscription" | "reject_subscription" | "ping")
             )
         };
-        let outcome = match ws.recv_until(facts::SUBSCRIBE_WAIT, wanted, |_| None).await {
-            Received::Message(m) if m["type"] == "confirm_subscription" => Ok(()),
-            Received::Message(_) => Err("reject_subscription".to_string()),
-            Received::Closed(why) => Err(format!("connection closed ({why})")),
-            Received::TimedOut => Err(format!(
-                "no confirmation within {} s",
-                facts::SUBSCRIBE_WAIT.as_secs()
-            )),
+        let started = tokio::time::Instant::now();
+        let mut pings = 0u32;
+        let outcome = loop {
+            // Wait the subscribe window; without a ping by then, up to one more beat for one.
+            let window = if pings == 0 {
+                facts::SUBSCRIBE_WAIT + facts::CABLE_BEAT
+            } else {
+                facts::SUBSCRIBE_WAIT
+            };
+            let left = window.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                break Subscribed::Silent { pings };
+            }
+            match ws.recv_until(left, wanted, |_| None).await {
+                Received::Message(m) if m["type"] == "ping" => pings += 1,
+                Received::Message(m) if m["type"] == "confirm_subscription" => {
+                    break Subscribed::Confirmed;
+                }
+                Received::Message(_) => break Subscribed::Rejected,
+                Received::Closed(why) => break Subscribed::Closed(why),
+                Received::TimedOut => {}
+            }
         };
         Ok((ws, outcome))
     }
@@ -263,9 +296,22 @@ impl Adapter for Chatwoot {
             b.exec("window.__sessiondrillForm = true; return true;", vec![])
                 .await?;
             b.click(facts::SEL_SUBMIT).await?;
-            let outcome = b.poll_js(SIGN_IN_STATE, PAGE_WAIT).await.context(
-                "after submitting the login form neither the dashboard nor an error appeared",
-            )?;
+            let outcome = match b.poll_js(SIGN_IN_STATE, super::LOGIN_ANSWER_WAIT).await {
+                Ok(o) => o,
+                // The form still there and nothing else: the page refused without a word.
+                Err(crate::browser::BrowserError::Timeout(_))
+                    if b.is_visible(facts::SEL_EMAIL).await =>
+                {
+                    return Ok(UiSignIn::Silent {
+                        waited: super::LOGIN_ANSWER_WAIT,
+                    });
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e).context(
+                        "after submitting the login form neither the dashboard nor an error appeared",
+                    ));
+                }
+            };
             // The toast's own text: the smallest element holding the message.
             let shown = || async {
                 b.exec(
@@ -332,7 +378,7 @@ impl Adapter for Chatwoot {
                 .timestamp()
                 .to_string();
             let headers = json!({
-                "access-token": fake.expose(), "token-type": "Bearer", "client": "planted-client-0000000",
+                "access-token": fake.expose(), "token-type": "Bearer", "client": PLANTED_CLIENT,
                 "expiry": expiry, "uid": t.config.account.login,
             })
             .to_string();
@@ -349,6 +395,14 @@ impl Adapter for Chatwoot {
             }
             Ok(places)
         })
+    }
+
+    fn planted_credential(&self, fake: &Secret, real: &Credential) -> Credential {
+        let mut c = Credential::new(fake.clone(), "planted before sign-in");
+        c.parts = real.parts.clone();
+        // devise_token_auth finds the token by its client: present the planted pair.
+        c.parts.insert("client", Secret::new(PLANTED_CLIENT));
+        c
     }
 
     fn token_link(&self, _t: &Target, _cred: &Credential) -> Option<Url> {
@@ -405,7 +459,9 @@ impl Adapter for Chatwoot {
                     t.http.request(Method::GET, facts::VALIDATE_TOKEN),
                 ))
                 .await?;
-            super::judge_replay(t, &r, facts::VALIDATE_TOKEN, &[401])
+            super::judge_replay(t, &r, facts::VALIDATE_TOKEN, &|r| {
+                r.status == 401 && super::body_says(r, &["errors"], facts::MSG_VALIDATE_INVALID)
+            })
         })
     }
 
@@ -454,14 +510,29 @@ impl Adapter for Chatwoot {
                     .unwrap_or_default()
             );
             Ok(match outcome {
-                Ok(()) => Acceptance {
+                Subscribed::Confirmed => Acceptance {
                     accepted: true,
                     evidence: format!("{what} → confirm_subscription"),
                 },
-                Err(e) => Acceptance {
+                Subscribed::Rejected => Acceptance {
                     accepted: false,
-                    evidence: format!("{what} → {e}"),
+                    evidence: format!("{what} → reject_subscription"),
                 },
+                Subscribed::Silent { pings } if pings > 0 => Acceptance {
+                    accepted: false,
+                    evidence: format!(
+                        "{what} → no confirmation within {} s while the socket kept receiving pings ({pings})",
+                        facts::SUBSCRIBE_WAIT.as_secs()
+                    ),
+                },
+                Subscribed::Silent { .. } => bail!(
+                    "{what} → no confirmation and no ActionCable ping either: the channel is silent, which proves nothing"
+                ),
+                Subscribed::Closed(why) => {
+                    bail!(
+                        "{what} → the server closed the connection ({why}), which is not Chatwoot's refusal"
+                    )
+                }
             })
         })
     }
@@ -473,9 +544,11 @@ impl Adapter for Chatwoot {
     ) -> Fut<'a, Box<dyn RealtimeLink>> {
         Box::pin(async move {
             let (ws, outcome) = Self::subscribe(t, cred).await?;
-            if let Err(e) = outcome {
+            if !matches!(outcome, Subscribed::Confirmed) {
                 ws.close().await;
-                bail!("the realtime channel refused the session before the test began: {e}");
+                bail!(
+                    "the realtime channel did not confirm the session before the test began: {outcome:?}"
+                );
             }
             Ok(super::SocketLink::boxed(
                 ws,
@@ -551,13 +624,45 @@ impl Adapter for Chatwoot {
                 .request(Method::GET, facts::PROFILE)
                 .header(facts::H_API_ACCESS_TOKEN, token.expose());
             let r = t.http.send(rb).await?;
-            let acceptance = super::judge_replay(t, &r, facts::PROFILE, &[401])?;
+            let acceptance = super::judge_replay(t, &r, facts::PROFILE, &|r| {
+                r.status == 401 && super::body_says(r, &["error"], facts::MSG_INVALID_ACCESS_TOKEN)
+            })?;
             Ok(vec![(format!("api_access_token {token}"), acceptance)])
         })
     }
 
     fn is_server_session_cookie(&self, name: &str) -> bool {
         facts::is_rails_session(name)
+    }
+
+    fn open_server_session(&self, t: &Target, value: &str) -> Option<super::ServerSession> {
+        let value = decode(value);
+        let mut secrets: Vec<(String, String)> = t
+            .config
+            .secret_key_base
+            .iter()
+            .map(|k| {
+                (
+                    k.expose().to_string(),
+                    "the configured SECRET_KEY_BASE".to_string(),
+                )
+            })
+            .collect();
+        secrets.extend(rails_cookie::known_secrets().into_iter().map(|k| {
+            (
+                k.value,
+                format!("the publicly known SECRET_KEY_BASE from {}", k.source),
+            )
+        }));
+        secrets.iter().find_map(|(secret, source)| {
+            let (json, _) = rails_cookie::open(secret, facts::COOKIE_RAILS_SESSION, &value)?;
+            let session: Value = serde_json::from_str(&json).ok()?;
+            Some(super::ServerSession {
+                id: session.get("session_id")?.as_str()?.to_string(),
+                holds_user: session.get(facts::RAILS_WARDEN_USER_KEY).is_some(),
+                opened_with: source.clone(),
+            })
+        })
     }
 
     fn known_secret_verdict(&self, obs: &Observation) -> Option<Verdict> {

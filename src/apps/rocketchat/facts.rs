@@ -36,6 +36,9 @@ pub const STORAGE_TOKEN: &str = "Meteor.loginToken";
 pub const STORAGE_USER_ID: &str = "Meteor.userId";
 pub const STORAGE_TOKEN_EXPIRES: &str = "Meteor.loginTokenExpires";
 
+/// How long the page may show the login form while a `?resumeToken=` login is in flight
+/// before "not signed in" is believed.
+pub const LINK_LOGIN_SETTLE: Duration = Duration::from_secs(6);
 /// `?resumeToken=` signs the browser in with that token (`useLoginViaQuery`).
 pub const QUERY_RESUME_TOKEN: &str = "resumeToken";
 pub const QUERY_USER_ID: &str = "userId";
@@ -46,19 +49,33 @@ pub const SEL_PASSWORD: &str = "input[name=\"password\"]";
 pub const SEL_SUBMIT: &str = "button[type=\"submit\"]";
 /// RC's Playwright tests treat a visible `#main-content` as "logged in".
 pub const SEL_SIGNED_IN: &str = "#main-content";
-/// Wrong credentials: a `FieldError role='alert'` and `aria-invalid="true"` on the fields.
+/// Wrong credentials: the fields marked `aria-invalid="true"`; some revisions add a
+/// `role="alert"` field error, others a Callout without a role.
 pub const SEL_LOGIN_ERROR: &str = "[role=\"alert\"], input[aria-invalid=\"true\"]";
-/// The sidebar avatar ("User menu") opens the menu holding "Logout".
-pub const SEL_USER_MENU: &str = "[data-qa=\"sidebar-avatar-button\"]";
-pub const XPATH_LOGOUT: &str = "//*[(@role='menuitem' or contains(@class,'rcx-option__content')) and normalize-space(.)='Logout']";
+/// 8.x NavBar: the "User menu" icon button (no `data-qa`; the old sidebar avatar is gone).
+pub const SEL_USER_MENU: &str = "button[aria-label=\"User menu\"], button[title=\"User menu\"]";
+/// The user menu is a multi-select GenericMenu: its items are `menuitemcheckbox`.
+pub const XPATH_LOGOUT: &str =
+    "//*[(@role='menuitemcheckbox' or @role='menuitem') and normalize-space(.)='Logout']";
 
 // Messages and codes.
 pub const MSG_NOT_LOGGED_IN: &str = "You must be logged in to do this.";
 pub const MSG_LOGGED_OUT_BY_SERVER: &str =
     "You've been logged out by the server. Please log in again.";
 pub const MSG_SESSION_EXPIRED: &str = "Your session has expired. Please log in again.";
+/// 6.x's wrong-password reason; from Meteor 3 (7.x, 8.x) every password failure is
+/// rewritten to [`MSG_USER_NOT_FOUND`] and REST answers 401 [`MSG_UNAUTHORIZED`].
 pub const MSG_INCORRECT_PASSWORD: &str = "Incorrect password";
+pub const MSG_USER_NOT_FOUND: &str = "User not found";
+pub const MSG_UNAUTHORIZED: &str = "Unauthorized";
 pub const MSG_LOGGED_OUT: &str = "You've been logged out!";
+
+/// Whether a DDP `login {resume}` error (as `error <code> "<reason>"`) is Meteor's
+/// refusal of a removed or expired token, rather than trouble.
+pub fn is_resume_refusal(error: &str) -> bool {
+    error.starts_with("error 403 ")
+        && (error.contains(MSG_LOGGED_OUT_BY_SERVER) || error.contains(MSG_SESSION_EXPIRED))
+}
 
 /// `Random.secret()`: 43 base64url characters, 256 bits.
 pub const TOKEN_LEN: usize = 43;
@@ -129,6 +146,19 @@ mod tests {
             password_digest("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn only_meteors_token_errors_are_a_refusal() {
+        assert!(is_resume_refusal(&format!(
+            "error 403 \"{MSG_LOGGED_OUT_BY_SERVER}\""
+        )));
+        assert!(is_resume_refusal(&format!(
+            "error 403 \"{MSG_SESSION_EXPIRED}\""
+        )));
+        assert!(!is_resume_refusal("error 429 \"Too many requests\""));
+        assert!(!is_resume_refusal("error 500 \"Internal server error\""));
+        assert!(!is_resume_refusal("connection closed by the server (1006)"));
     }
 
     #[test]

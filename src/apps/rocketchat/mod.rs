@@ -225,10 +225,28 @@ impl Adapter for RocketChat {
             b.fill(facts::SEL_USERNAME, login).await?;
             b.fill(facts::SEL_PASSWORD, password.expose()).await?;
             b.click(facts::SEL_SUBMIT).await?;
-            let outcome = b
-                .wait_any(&[facts::SEL_SIGNED_IN, facts::SEL_LOGIN_ERROR], PAGE_WAIT)
+            let outcome = match b
+                .wait_any(
+                    &[facts::SEL_SIGNED_IN, facts::SEL_LOGIN_ERROR],
+                    super::LOGIN_ANSWER_WAIT,
+                )
                 .await
-                .context("after submitting the login form neither the app nor an error appeared")?;
+            {
+                Ok(i) => i,
+                // The form still there and nothing else: the page refused without a word.
+                Err(crate::browser::BrowserError::Timeout(_))
+                    if b.is_visible(facts::SEL_USERNAME).await =>
+                {
+                    return Ok(UiSignIn::Silent {
+                        waited: super::LOGIN_ANSWER_WAIT,
+                    });
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e).context(
+                        "after submitting the login form neither the app nor an error appeared",
+                    ));
+                }
+            };
             if outcome == 0 {
                 return Ok(UiSignIn::SignedIn);
             }
@@ -249,7 +267,19 @@ impl Adapter for RocketChat {
             let which = b
                 .wait_any(&[facts::SEL_SIGNED_IN, facts::SEL_USERNAME], PAGE_WAIT)
                 .await?;
-            Ok(which == 0)
+            if which == 0 {
+                return Ok(true);
+            }
+            // The form also shows while a token login from the URL is in flight
+            // (AuthenticationCheck): only a settle window without the app proves "signed out".
+            match b
+                .wait_any(&[facts::SEL_SIGNED_IN], facts::LINK_LOGIN_SETTLE)
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(crate::browser::BrowserError::Timeout(_)) => Ok(false),
+                Err(e) => Err(e.into()),
+            }
         })
     }
 
@@ -373,7 +403,10 @@ impl Adapter for RocketChat {
                     t.http.request(Method::GET, facts::ME),
                 ))
                 .await?;
-            super::judge_replay(t, &r, facts::ME, &[401, 403])
+            super::judge_replay(t, &r, facts::ME, &|r| {
+                r.status == 401
+                    && super::body_says(r, &["message", "error"], facts::MSG_NOT_LOGGED_IN)
+            })
         })
     }
 
@@ -424,10 +457,15 @@ impl Adapter for RocketChat {
                         result.get("type").cloned().unwrap_or(Value::Null)
                     )),
                 },
-                Err(e) => Acceptance {
+                // Only Meteor's answers for a removed or expired token are a refusal.
+                Err(e) if facts::is_resume_refusal(&e) => Acceptance {
                     accepted: false,
                     evidence: format!("DDP login {{resume}} on {} → {e}", url.path()),
                 },
+                Err(e) => bail!(
+                    "DDP login {{resume}} on {} answered {e}, which is not Rocket.Chat's refusal of a token",
+                    url.path()
+                ),
             })
         })
     }
@@ -465,13 +503,16 @@ impl Adapter for RocketChat {
             // What every client is told at login: the DDP result's tokenExpires.
             let (ws, outcome) = Self::ddp_resume(t, &cred.token).await?;
             ws.close().await;
-            if let Some(at) = outcome
-                .ok()
-                .as_ref()
-                .and_then(|r| r.get("tokenExpires"))
-                .and_then(date_of)
-            {
-                out.push(("DDP login result tokenExpires".to_string(), at));
+            // A refused resume leaves the expiry unread: that is no "nothing advertised".
+            let result = outcome.map_err(|e| {
+                anyhow!("could not read the advertised expiry: DDP login {{resume}} answered {e}")
+            })?;
+            match result.get("tokenExpires").and_then(date_of) {
+                Some(at) => out.push(("DDP login result tokenExpires".to_string(), at)),
+                None => bail!(
+                    "the DDP login result carries no readable tokenExpires: {}",
+                    t.masker.scrub(&result.to_string())
+                ),
             }
             Ok(out)
         })

@@ -42,13 +42,27 @@ pub struct Behaviour {
     pub api_token_rotates: bool,
     /// Hardened: the server closes a cable connection whose session ended.
     pub close_sockets_on_revoke: bool,
+    /// Warden renews the Rails session id at sign-in (hardened); Chatwoot signs in with
+    /// `store: false`, so the id stays and only the CSRF token is cleaned.
     pub renew_session_at_sign_in: bool,
+    /// The signed-in user is stored in the Rails session (hardened); not in Chatwoot.
+    pub session_holds_user: bool,
     pub clear_cookies_on_sign_out: bool,
     pub throttle: bool,
     pub throttle_loopback: bool,
     pub throttle_period: Duration,
     pub accept_wrong_password: bool,
     pub dead_token_at_login: bool,
+    /// Every weakness switched on, for those a handler checks directly.
+    pub weaknesses: std::collections::BTreeSet<Weakness>,
+    /// Records every secret handed out or given (for leak tests).
+    pub ledger: crate::refapp::Ledger,
+}
+
+impl Behaviour {
+    pub fn has(&self, w: Weakness) -> bool {
+        self.weaknesses.contains(&w)
+    }
 }
 
 impl Behaviour {
@@ -86,13 +100,16 @@ impl Behaviour {
                 pubsub_rotates_on_password_change: true,
                 api_token_rotates: false,
                 close_sockets_on_revoke: false,
-                renew_session_at_sign_in: true,
+                renew_session_at_sign_in: false,
+                session_holds_user: false,
                 clear_cookies_on_sign_out: true,
                 throttle: true,
                 throttle_loopback: o.throttle_loopback,
                 throttle_period: o.throttle_period.unwrap_or(facts::SIGN_IN_THROTTLE.1),
                 accept_wrong_password: false,
                 dead_token_at_login: false,
+                weaknesses: Default::default(),
+                ledger: o.ledger.clone(),
             },
             Posture::Hardened => Behaviour {
                 label: o.label(),
@@ -115,17 +132,21 @@ impl Behaviour {
                 api_token_rotates: true,
                 close_sockets_on_revoke: true,
                 renew_session_at_sign_in: true,
+                session_holds_user: true,
                 clear_cookies_on_sign_out: true,
                 throttle: true,
                 throttle_loopback: o.throttle_loopback,
                 throttle_period: o.throttle_period.unwrap_or(facts::SIGN_IN_THROTTLE.1),
                 accept_wrong_password: false,
                 dead_token_at_login: false,
+                weaknesses: Default::default(),
+                ledger: o.ledger.clone(),
             },
         };
         for w in &o.weaknesses {
             b.weaken(*w, &o.host);
         }
+        b.weaknesses = o.weaknesses.clone();
         b
     }
 
@@ -156,6 +177,17 @@ impl Behaviour {
                 self.pubsub_rotates_on_password_change = false;
             }
             NoSessionRenewal => self.renew_session_at_sign_in = false,
+            RealtimeKeepsConnections => self.close_sockets_on_revoke = false,
+            LoginStoresNothing => {
+                self.dta_cookie = None;
+                self.session_info_cookie = false;
+            }
+            // Checked where they act (handlers and store).
+            RealtimeOutlivesSession
+            | SilentLoginError
+            | PlantedTokenAlsoValid
+            | RefusesEveryReplay
+            | RealtimeSilent => {}
             NoHttpOnly | NoSecure | NoSameSite | NoHostPrefix | BroadCookieScope
             | LoginViaUrlToken => {}
         }

@@ -3,8 +3,6 @@
 //! is empty); a bad token gets no confirmation. As shipped, sockets are never closed
 //! on sign-out or password change; the hardened posture closes them.
 
-use std::time::Duration;
-
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -12,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use crate::apps::chatwoot::facts;
+use crate::refapp::Weakness;
 
 pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
     ws.protocols([facts::CABLE_PROTOCOL])
@@ -25,7 +24,7 @@ async fn send(socket: &mut WebSocket, v: Value) -> bool {
 async fn connection(state: AppState, mut socket: WebSocket) {
     let mut revocations = state.store.revocations();
     let mut subscribed: Vec<String> = Vec::new();
-    let mut ping = tokio::time::interval(Duration::from_secs(3));
+    let mut ping = tokio::time::interval(facts::CABLE_BEAT);
     if !send(&mut socket, json!({"type": "welcome"})).await {
         return;
     }
@@ -58,8 +57,16 @@ async fn connection(state: AppState, mut socket: WebSocket) {
                 let id: Value = serde_json::from_str(&identifier).unwrap_or(Value::Null);
                 let pubsub = id["pubsub_token"].as_str().unwrap_or_default().to_string();
                 let user_id = id["user_id"].as_u64();
-                // RoomChannel#subscribed raises on an unknown token: no confirmation at all.
-                if id["channel"] == facts::ROOM_CHANNEL && state.store.pubsub_valid(&pubsub, user_id) {
+                let account_id = id["account_id"].as_u64();
+                // RoomChannel#subscribed raises on an unknown token or a missing account:
+                // no confirmation at all.
+                // Mirror cases: the socket lives (pings go on) but no subscription is confirmed.
+                let silent = state.behaviour.has(Weakness::RealtimeSilent)
+                    || state.behaviour.has(Weakness::RefusesEveryReplay);
+                if id["channel"] == facts::ROOM_CHANNEL
+                    && !silent
+                    && state.store.pubsub_valid(&pubsub, user_id, account_id)
+                {
                     subscribed.push(pubsub);
                     if !send(&mut socket, json!({"identifier": identifier, "type": "confirm_subscription"})).await {
                         return;

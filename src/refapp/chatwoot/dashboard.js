@@ -34,9 +34,14 @@
 
   var el = refapp.el;
 
+  // auth.js logout(): cookies are cleared and the page leaves only when the sign-out
+  // request succeeds; on failure the page stays as it is.
   function logout() {
-    var done = function () { clearCookiesOnLogout(); location.assign('/'); };
-    fetch('/auth/sign_out', { method: 'DELETE', headers: authHeaders() || {} }).then(done, done);
+    fetch('/auth/sign_out', { method: 'DELETE', headers: authHeaders() || {} }).then(function (r) {
+      if (!r.ok) return;
+      clearCookiesOnLogout();
+      location.assign('/');
+    }, function () {});
   }
 
   function render(user) {

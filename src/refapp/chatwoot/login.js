@@ -47,6 +47,7 @@
     }).then(function (r) {
       if (r.status === 429) { return r.text().then(show); }
       if (!r.ok) {
+        if (CFG.silentLoginError) return;
         return r.json().then(function (j) { show(j.errors ? j.errors[0] : 'Login failed'); });
       }
       var headers = {};

@@ -108,6 +108,7 @@ async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Re
     let b = &state.behaviour;
     let config = json!({
         "sessionInfoCookie": b.session_info_cookie,
+        "silentLoginError": b.has(crate::refapp::Weakness::SilentLoginError),
         "serverCookie": b.dta_cookie.is_some(),
         "webStorage": b.web_storage,
     });

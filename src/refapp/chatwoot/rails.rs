@@ -31,6 +31,13 @@ pub fn fresh() -> Session {
     s
 }
 
+/// The same session with a new CSRF token (Rails cleans it when a user authenticates).
+pub fn new_csrf(mut s: Session) -> Session {
+    let new = fresh();
+    s.insert("_csrf_token".into(), new["_csrf_token"].clone());
+    s
+}
+
 /// The same data under a new session id (Warden renews the id when a user signs in).
 pub fn renewed(mut s: Session) -> Session {
     let new = fresh();

@@ -12,6 +12,7 @@ use super::AppState;
 use super::rails;
 use super::store::{Authed, user_json};
 use crate::apps::chatwoot::facts;
+use crate::refapp::Weakness;
 use crate::refapp::request_cookies;
 
 fn reply(status: StatusCode, body: Value) -> Response {
@@ -167,14 +168,17 @@ pub async fn sign_in(
         ),
     );
     let mut cookies = Vec::new();
+    // The cookie store rewrites the session at every sign-in (the CSRF token is cleaned),
+    // so its value always changes; whether the id does depends on Warden's `store`.
+    let mut session = rails::read(b, &headers).unwrap_or_else(rails::fresh);
+    session = rails::new_csrf(session);
     if b.renew_session_at_sign_in {
-        // Warden stores the user in the session and renews its id.
-        let session = rails::read(b, &headers).unwrap_or_else(rails::fresh);
-        cookies.push(rails::set_cookie(
-            b,
-            &rails::with_user(rails::renewed(session), user.id),
-        ));
+        session = rails::renewed(session);
     }
+    if b.session_holds_user {
+        session = rails::with_user(session, user.id);
+    }
+    cookies.push(rails::set_cookie(b, &session));
     cookies.extend(rails::user_cookies(b, user.id));
     if let (Some(style), Some(name)) = (&b.dta_cookie, b.dta_cookie_name()) {
         let value = json!({
@@ -217,6 +221,12 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Resp
 
 /// `GET /auth/validate_token`: what the dashboard calls at start.
 pub async fn validate_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if state.behaviour.has(Weakness::RefusesEveryReplay) {
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"success": false, "errors": [facts::MSG_VALIDATE_INVALID]}),
+        );
+    }
     match authenticate(&state, &headers) {
         Some(a) => {
             let mut data = user_json(&a.user, &a.pubsub);
@@ -241,7 +251,11 @@ pub async fn profile(State(state): State<AppState>, headers: HeaderMap) -> Respo
         .get(facts::H_API_ACCESS_TOKEN)
         .and_then(|v| v.to_str().ok())
     {
-        return match state.store.by_api_token(token) {
+        let found = state
+            .store
+            .by_api_token(token)
+            .filter(|_| !state.behaviour.has(Weakness::RefusesEveryReplay));
+        return match found {
             Some(u) => reply(StatusCode::OK, user_json(&u, &u.pubsub_token)),
             None => reply(
                 StatusCode::UNAUTHORIZED,

@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 
 use super::behaviour::{Behaviour, OnPasswordChange};
 use crate::apps::chatwoot::facts;
+use crate::refapp::Weakness;
 
 /// `SecureRandom.urlsafe_base64` (16 bytes → 22 characters): clients and tokens.
 pub fn urlsafe_token() -> String {
@@ -91,6 +92,8 @@ pub struct Store {
     users: Mutex<Vec<User>>,
     behaviour: Arc<Behaviour>,
     revoked: broadcast::Sender<String>,
+    /// Every per-session pubsub token issued, with its user (`realtime-outlives-session`).
+    issued_pubsub: Mutex<Vec<(String, u64)>>,
 }
 
 impl Store {
@@ -100,7 +103,14 @@ impl Store {
             users: Mutex::new(Vec::new()),
             behaviour,
             revoked,
+            issued_pubsub: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Records a freshly made secret in the ledger and hands it back.
+    fn issue(&self, value: String) -> String {
+        self.behaviour.ledger.record(&value);
+        value
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<User>> {
@@ -108,6 +118,7 @@ impl Store {
     }
 
     pub fn add_user(&self, email: &str, name: &str, password: &str) {
+        self.behaviour.ledger.record(password);
         let mut users = self.lock();
         let id = users.len() as u64 + 1;
         users.push(User {
@@ -117,8 +128,8 @@ impl Store {
             name: name.to_string(),
             password: hash(password),
             tokens: Vec::new(),
-            pubsub_token: secure_token(),
-            api_access_token: secure_token(),
+            pubsub_token: self.issue(secure_token()),
+            api_access_token: self.issue(secure_token()),
             last_pair: None,
         });
     }
@@ -159,6 +170,7 @@ impl Store {
         if user.password != hash(password) && !self.behaviour.accept_wrong_password {
             return None;
         }
+        let planted_pair = planted.clone();
         let pair = if let Some(p) = planted.filter(|_| self.behaviour.adopt_planted) {
             p
         } else if let Some(p) = user
@@ -168,7 +180,7 @@ impl Store {
         {
             p
         } else {
-            (urlsafe_token(), urlsafe_token())
+            (self.issue(urlsafe_token()), self.issue(urlsafe_token()))
         };
         let (token, client) = pair.clone();
         let now = Utc::now();
@@ -178,8 +190,29 @@ impl Store {
             now + chrono::Duration::from_std(self.behaviour.lifespan)
                 .unwrap_or(chrono::Duration::days(61))
         };
-        let pubsub = self.behaviour.per_session_pubsub.then(secure_token);
+        let pubsub = self
+            .behaviour
+            .per_session_pubsub
+            .then(|| self.issue(secure_token()));
         user.tokens.retain(|t| t.client != client);
+        // Weakened: the planted pair is not handed out, but it is made valid too.
+        if let Some((p_token, p_client)) = planted_pair
+            .filter(|(t, _)| self.behaviour.has(Weakness::PlantedTokenAlsoValid) && *t != token)
+        {
+            user.tokens.push(Token {
+                client: p_client,
+                hashed: hash(&p_token),
+                expiry,
+                last_used: Instant::now(),
+                pubsub: None,
+            });
+        }
+        if let Some(p) = &pubsub {
+            self.issued_pubsub
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((p.clone(), user.id));
+        }
         user.tokens.push(Token {
             client: client.clone(),
             hashed: hash(&token),
@@ -259,7 +292,7 @@ impl Store {
                 u.tokens.drain(..).partition(|t| t.client == client);
             u.tokens = kept;
             if self.behaviour.api_token_rotates {
-                u.api_access_token = secure_token();
+                u.api_access_token = self.issue(secure_token());
             }
             gone
         };
@@ -284,6 +317,7 @@ impl Store {
                 return Err(WrongCurrentPassword);
             }
             u.password = hash(new);
+            self.behaviour.ledger.record(new);
             let keep_newest = u.tokens.iter().map(|t| t.expiry).max();
             let (kept, gone): (Vec<Token>, Vec<Token>) =
                 u.tokens
@@ -296,10 +330,10 @@ impl Store {
             u.tokens = kept;
             let survived = u.tokens.iter().any(|t| t.client == caller);
             if self.behaviour.pubsub_rotates_on_password_change {
-                u.pubsub_token = secure_token();
+                u.pubsub_token = self.issue(secure_token());
             }
             if self.behaviour.api_token_rotates {
-                u.api_access_token = secure_token();
+                u.api_access_token = self.issue(secure_token());
             }
             u.last_pair = None;
             (gone, survived)
@@ -309,11 +343,28 @@ impl Store {
     }
 
     /// RoomChannel's lookup: the user with this pubsub token (and id), session alive if per-session.
-    pub fn pubsub_valid(&self, pubsub: &str, user_id: Option<u64>) -> bool {
+    pub fn pubsub_valid(
+        &self,
+        pubsub: &str,
+        user_id: Option<u64>,
+        account_id: Option<u64>,
+    ) -> bool {
+        if self.behaviour.has(Weakness::RealtimeOutlivesSession)
+            && account_id.is_some()
+            && self
+                .issued_pubsub
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .any(|(p, u)| p == pubsub && user_id.is_none_or(|id| id == *u))
+        {
+            return true;
+        }
         let users = self.lock();
         users
             .iter()
             .filter(|u| user_id.is_none_or(|id| id == u.id))
+            .filter(|u| account_id == Some(u.account_id))
             .any(|u| {
                 if self.behaviour.per_session_pubsub {
                     u.tokens

@@ -65,6 +65,16 @@ pub struct Behaviour {
     pub clear_cookies_on_logout: bool,
     pub accept_wrong_password: bool,
     pub dead_token_at_login: bool,
+    /// Every weakness switched on, for those a handler checks directly.
+    pub weaknesses: std::collections::BTreeSet<Weakness>,
+    /// Records every secret handed out or given (for leak tests).
+    pub ledger: crate::refapp::Ledger,
+}
+
+impl Behaviour {
+    pub fn has(&self, w: Weakness) -> bool {
+        self.weaknesses.contains(&w)
+    }
 }
 
 const NINETY_DAYS: Duration = Duration::from_secs(facts::DEFAULT_LOGIN_EXPIRATION_DAYS * 86_400);
@@ -95,6 +105,8 @@ impl Behaviour {
                 clear_cookies_on_logout: false,
                 accept_wrong_password: false,
                 dead_token_at_login: false,
+                weaknesses: Default::default(),
+                ledger: o.ledger.clone(),
             },
             Posture::Hardened => Behaviour {
                 label: o.label(),
@@ -119,11 +131,14 @@ impl Behaviour {
                 clear_cookies_on_logout: true,
                 accept_wrong_password: false,
                 dead_token_at_login: false,
+                weaknesses: Default::default(),
+                ledger: o.ledger.clone(),
             },
         };
         for w in &o.weaknesses {
             b.weaken(*w, &o.host);
         }
+        b.weaknesses = o.weaknesses.clone();
         b
     }
 
@@ -151,6 +166,14 @@ impl Behaviour {
             LoginIssuesDeadToken => self.dead_token_at_login = true,
             // Chatwoot's own; `refapp::start` refuses them for Rocket.Chat.
             KnownSecretKeyBase | ApiTokenSurvives | PubsubSurvives | NoSessionRenewal => {}
+            // Checked where they act (handlers and store).
+            RealtimeOutlivesSession
+            | RealtimeKeepsConnections
+            | LoginStoresNothing
+            | SilentLoginError
+            | PlantedTokenAlsoValid
+            | RefusesEveryReplay
+            | RealtimeSilent => {}
         }
     }
 }

@@ -54,7 +54,7 @@
   }
 
   function saveLogin(uid, token, expiresMs) {
-    if (!CFG.webStorage) return;
+    if (!CFG.webStorage || CFG.storesNothing) return;
     localStorage.setItem(KEYS.uid, uid);
     localStorage.setItem(KEYS.token, token);
     localStorage.setItem(KEYS.expires, new Date(expiresMs).toString());
@@ -65,7 +65,7 @@
   }
 
   function writeCookies(uid, token) {
-    if (!CFG.clientCookies) return;
+    if (!CFG.clientCookies || CFG.storesNothing) return;
     var secure = location.protocol === 'https:' && CFG.clientCookiesSecure ? '; secure' : '';
     document.cookie = 'rc_uid=' + encodeURI(uid) + '; path=/' + secure;
     document.cookie = 'rc_token=' + encodeURI(token) + '; path=/' + secure;
@@ -128,7 +128,7 @@
     var pass = el('input', { type: 'password', name: 'password', id: 'p' + Math.random().toString(36).slice(2) });
     var fields = [el('label', { 'for': user.id }, ['Email or username']), user,
                   el('label', { 'for': pass.id }, ['Password']), pass];
-    if (failed) {
+    if (failed && !CFG.silentLoginError) {
       user.setAttribute('aria-invalid', 'true');
       pass.setAttribute('aria-invalid', 'true');
       fields.push(el('span', { role: 'alert' }, ['Invalid username or password']));
@@ -139,13 +139,18 @@
     root.replaceChildren(form);
   }
 
+  // 8.x: the top NavBar's "User menu" icon button (no data-qa) opens a multi-select
+  // GenericMenu whose items are menuitemcheckbox options.
   function showApp(username) {
-    var menu = el('div', { role: 'menu', hidden: '' },
-      [el('div', { role: 'menuitem', 'class': 'rcx-option__content' }, ['Logout'])]);
-    var avatar = el('div', { 'data-qa': 'sidebar-avatar-button', 'aria-label': 'User menu', role: 'button' }, [username || 'me']);
-    avatar.addEventListener('click', function () { menu.hidden = !menu.hidden; });
-    menu.firstChild.addEventListener('click', logout);
-    root.replaceChildren(el('main', { id: 'main-content' }, [avatar, menu, el('h1', {}, ['Home'])]));
+    var item = el('div', { role: 'menuitemcheckbox', 'aria-checked': 'false', tabindex: '-1' },
+      [el('span', { 'class': 'rcx-option__content' }, ['Logout'])]);
+    var menu = el('div', { role: 'menu', hidden: '' }, [item]);
+    var button = el('button', { type: 'button', 'aria-label': 'User menu', title: 'User menu',
+      'class': 'rcx-button--icon' }, [el('span', {}, [username || 'me'])]);
+    button.addEventListener('click', function () { menu.hidden = !menu.hidden; });
+    item.addEventListener('click', logout);
+    var navbar = el('nav', { 'aria-label': 'Navigation' }, [button, menu]);
+    root.replaceChildren(navbar, el('main', { id: 'main-content' }, [el('h1', {}, ['Home'])]));
   }
 
   function submit(login, password) {
@@ -184,13 +189,17 @@
     var linkToken = q.get('resumeToken');
     if (linkToken) history.replaceState(null, '', location.pathname);
     if (linkToken && CFG.urlTokenLogin) {
-      // useLoginViaQuery: the link's token signs this browser in.
+      // useLoginViaQuery: the link's token signs this browser in. While that login is in
+      // flight there is no user yet, so AuthenticationCheck shows the login form first.
+      showLogin(false);
+      var settle = new Promise(function (resolve) { setTimeout(resolve, CFG.linkLoginDelayMs); });
       var viaLink = CFG.serverCookie
         ? fetch('/api/v1/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
                                    body: JSON.stringify({ resume: linkToken }) })
             .then(function (r) { if (!r.ok) throw new Error('rejected'); return ddp(); })
         : resume(linkToken);
-      viaLink.then(function () { showApp(q.get('userId')); }, function () { showLogin(false); });
+      viaLink.then(function () { return settle; })
+        .then(function () { showApp(q.get('userId')); }, function () { showLogin(false); });
       return;
     }
     if (CFG.serverCookie) {

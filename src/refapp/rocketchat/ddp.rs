@@ -12,6 +12,7 @@ use super::AppState;
 use super::rest::{cookie_token, resume_reason};
 use super::store::{LoginError, Session};
 use crate::apps::rocketchat::facts;
+use crate::refapp::Weakness;
 
 /// A `Meteor.Error` as DDP carries it.
 pub fn meteor_error(code: Value, reason: &str) -> Value {
@@ -45,6 +46,9 @@ pub fn meteor_login(
     planted: Option<&str>,
 ) -> Result<(Session, &'static str), Value> {
     if let Some(token) = params.get("resume").and_then(Value::as_str) {
+        if state.behaviour.has(Weakness::RefusesEveryReplay) {
+            return Err(meteor_error(json!(403), facts::MSG_LOGGED_OUT_BY_SERVER));
+        }
         return state
             .store
             .resume(token)
@@ -68,12 +72,8 @@ pub fn meteor_login(
         .store
         .password_login(login, digest, planted)
         .map(|s| (s, "password"))
-        .map_err(|e| match e {
-            LoginError::UserNotFound => meteor_error(json!(403), "User not found"),
-            LoginError::IncorrectPassword => {
-                meteor_error(json!(403), facts::MSG_INCORRECT_PASSWORD)
-            }
-        })
+        // Meteor 3 rewrites every password failure to this one error.
+        .map_err(|_: LoginError| meteor_error(json!(401), facts::MSG_USER_NOT_FOUND))
 }
 
 pub async fn upgrade(
@@ -103,7 +103,9 @@ async fn connection(state: AppState, mut socket: WebSocket, mut session: Option<
         tokio::select! {
             removed = removals.recv() => {
                 let Ok(hash) = removed else { continue };
-                if session.as_ref().is_some_and(|s| facts::hash_token(&s.token) == hash) {
+                if session.as_ref().is_some_and(|s| facts::hash_token(&s.token) == hash)
+                    && !state.behaviour.has(Weakness::RealtimeKeepsConnections)
+                {
                     let _ = socket.send(Message::Close(None)).await;
                     return;
                 }
@@ -148,6 +150,10 @@ async fn handle(
         Some("method") => {
             let method = v.get("method").and_then(Value::as_str).unwrap_or_default();
             let params = v.pointer("/params/0").cloned().unwrap_or(Value::Null);
+            // Mirror case: the socket lives (pings are answered) but sign-ins go unanswered.
+            if method == "login" && state.behaviour.has(Weakness::RealtimeSilent) {
+                return true;
+            }
             let reply = match method {
                 "login" => match meteor_login(state, &params, None) {
                     Ok((s, kind)) => {

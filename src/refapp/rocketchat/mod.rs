@@ -101,6 +101,10 @@ async fn page(State(state): State<AppState>, uri: Uri) -> Response {
         "clearClientCookiesOnLogout": b.client_cookies && b.clear_cookies_on_logout,
         "webStorage": b.web_storage,
         "urlTokenLogin": b.url_token_login,
+        // A real resume takes round trips; the form shows meanwhile.
+        "linkLoginDelayMs": 1500,
+        "silentLoginError": b.has(crate::refapp::Weakness::SilentLoginError),
+        "storesNothing": b.has(crate::refapp::Weakness::LoginStoresNothing),
     });
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Rocket.Chat</title></head>\

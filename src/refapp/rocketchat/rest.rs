@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::store::{LoginError, PasswordError, ResumeError, Session, User};
 use crate::apps::rocketchat::facts;
+use crate::refapp::Weakness;
 use crate::refapp::request_cookies;
 
 fn reply(status: StatusCode, body: Value) -> Response {
@@ -118,11 +119,10 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
         state
             .store
             .password_login(&login, &digest, cookie_token(&headers).as_deref())
-            .map_err(|e| match e {
-                LoginError::UserNotFound => login_error(json!("Unauthorized"), "Unauthorized"),
-                LoginError::IncorrectPassword => {
-                    login_error(json!(403), facts::MSG_INCORRECT_PASSWORD)
-                }
+            // Meteor 3: every password failure becomes 'User not found', which the REST
+            // login reports as 401 Unauthorized (loginErrorMessageOverride.ts, ApiClass.ts).
+            .map_err(|_: LoginError| {
+                login_error(json!(facts::MSG_UNAUTHORIZED), facts::MSG_UNAUTHORIZED)
             })
     } else if let Some(token) = obj.get("resume").and_then(Value::as_str) {
         state
@@ -176,7 +176,11 @@ pub async fn call_anon_login(
         cookie_token(&headers).as_deref(),
     ) {
         Ok((s, kind)) => {
-            let cookies = session_cookies(&state, &s);
+            let cookies = if state.behaviour.has(Weakness::LoginStoresNothing) {
+                Vec::new()
+            } else {
+                session_cookies(&state, &s)
+            };
             (
                 json!({"msg": "result", "id": id, "result": super::ddp::login_result(&s, kind)}),
                 cookies,
@@ -193,6 +197,9 @@ pub async fn call_anon_login(
 
 /// `GET /api/v1/me`.
 pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if state.behaviour.has(Weakness::RefusesEveryReplay) {
+        return not_logged_in();
+    }
     match authenticate(&state, &headers) {
         Some((u, _)) => {
             let mut body = me_json(&u);

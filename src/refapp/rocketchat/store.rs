@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 
 use super::behaviour::Behaviour;
 use crate::apps::rocketchat::facts;
+use crate::refapp::Weakness;
 
 const ID_ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";
 
@@ -83,6 +84,8 @@ pub enum PasswordError {
 
 pub struct Store {
     users: Mutex<Vec<User>>,
+    /// Every token ever issued (hash → session), for `realtime-outlives-session`.
+    issued: Mutex<std::collections::HashMap<String, Session>>,
     behaviour: Arc<Behaviour>,
     removed: broadcast::Sender<String>,
 }
@@ -92,6 +95,7 @@ impl Store {
         let (removed, _) = broadcast::channel(256);
         Self {
             users: Mutex::new(Vec::new()),
+            issued: Mutex::new(Default::default()),
             behaviour,
             removed,
         }
@@ -102,6 +106,7 @@ impl Store {
     }
 
     pub fn add_user(&self, username: &str, email: &str, password: &str) -> String {
+        self.behaviour.ledger.record(password);
         let id = random_id();
         self.lock().push(User {
             id: id.clone(),
@@ -167,6 +172,7 @@ impl Store {
             .filter(|p| self.behaviour.adopt_planted && p.len() >= 20)
             .map(str::to_string);
         let token = adopted.or(reused).unwrap_or_else(random_secret);
+        self.behaviour.ledger.record(&token);
         let hashed = facts::hash_token(&token);
         let now = Utc::now();
         let existing = user.tokens.iter().position(|t| t.hashed == hashed);
@@ -189,6 +195,17 @@ impl Store {
         if !self.behaviour.rotate_at_login {
             user.last_plain = Some(token.clone());
         }
+        // Weakened: the planted value is not handed out, but it is made valid too.
+        if let Some(p) = planted.filter(|p| {
+            self.behaviour.has(Weakness::PlantedTokenAlsoValid) && p.len() >= 20 && *p != token
+        }) {
+            user.tokens.push(StoredToken {
+                hashed: facts::hash_token(p),
+                when: now,
+                last_used: Instant::now(),
+                dead: false,
+            });
+        }
         let session = Session {
             user_id: user.id.clone(),
             username: user.username.clone(),
@@ -196,11 +213,27 @@ impl Store {
             when: stored.when,
             expires: self.expires(&stored),
         };
+        drop(users);
+        self.issued
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(facts::hash_token(&session.token), session.clone());
         Ok(session)
     }
 
     /// Meteor's resume handler: the same token back, refused if unknown or expired.
     pub fn resume(&self, token: &str) -> Result<Session, ResumeError> {
+        let found = self.resume_stored(token);
+        if found.is_err() && self.behaviour.has(Weakness::RealtimeOutlivesSession) {
+            let issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(s) = issued.get(&facts::hash_token(token)) {
+                return Ok(s.clone());
+            }
+        }
+        found
+    }
+
+    fn resume_stored(&self, token: &str) -> Result<Session, ResumeError> {
         let hashed = facts::hash_token(token);
         let mut users = self.lock();
         for user in users.iter_mut() {
@@ -310,6 +343,7 @@ impl Store {
             if user.digest != code.to_ascii_lowercase() {
                 return Err(PasswordError::CodeInvalid);
             }
+            self.behaviour.ledger.record(new_password);
             let new_digest = facts::password_digest(new_password);
             if new_digest == user.digest {
                 return Err(PasswordError::SameAsCurrent);

@@ -1,0 +1,266 @@
+//! What the suite prints and writes, tested from outside: the binary runs against
+//! reference targets started here, as it would against a staging server.
+//!
+//! - Golden files: the console, `junit.xml`, `cucumber.json` and `report.md` of a small
+//!   run with a PASS, a FINDING, an ERROR and a NOT RUN scenario equal the recorded files
+//!   in `tests/output/`, once times, ports and masked values are replaced by placeholders.
+//!   `SESSIONDRILL_BLESS=1 cargo test --test output` records them anew.
+//! - Leaks: a whole as-shipped run of both applications writes no password and no token
+//!   the reference targets handed out, whole or percent-encoded, anywhere: console,
+//!   reports, screenshots. The targets' own ledgers say what to look for, independently
+//!   of the suite's masker.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use regex::Regex;
+use sessiondrill::apps::AppId;
+use sessiondrill::config::TargetConfig;
+use sessiondrill::refapp::{Posture, RefApp, Weakness};
+use sessiondrill::runner::reference;
+
+fn manifest() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+async fn target(app: AppId, posture: Posture, weaknesses: &str) -> (RefApp, TargetConfig) {
+    let weak = Weakness::parse_list(weaknesses).expect("known weaknesses");
+    let opts = reference::options(app, posture, &weak, reference::SCALED);
+    reference::start_one(opts, reference::SCALED)
+        .await
+        .expect("reference target starts")
+}
+
+/// The environment that points the suite at `t`, as a user configures a deployment.
+fn env_for(t: &TargetConfig) -> Vec<(String, String)> {
+    let up = t.app.tag().to_uppercase();
+    let login = match t.app {
+        AppId::RocketChat => "USER",
+        AppId::Chatwoot => "EMAIL",
+    };
+    let mut v = vec![
+        (format!("SESSIONDRILL_{up}_URL"), t.url.to_string()),
+        (
+            format!("SESSIONDRILL_{up}_HTTP_URL"),
+            t.http_url
+                .as_ref()
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            format!("SESSIONDRILL_{up}_{login}"),
+            t.account.login.clone(),
+        ),
+        (
+            format!("SESSIONDRILL_{up}_PASSWORD"),
+            t.account.password.expose().to_string(),
+        ),
+        (format!("SESSIONDRILL_{up}_EXPIRY_SLACK"), "1s".into()),
+    ];
+    if let Some(k) = &t.secret_key_base {
+        v.push((
+            format!("SESSIONDRILL_{up}_SECRET_KEY_BASE"),
+            k.expose().to_string(),
+        ));
+    }
+    v
+}
+
+struct Run {
+    code: i32,
+    console: String,
+    out: PathBuf,
+}
+
+fn run_binary(name: &str, args: &[&str], env: &[(String, String)]) -> Run {
+    let out = manifest()
+        .join("target/sessiondrill/output-tests")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&out);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessiondrill"));
+    cmd.args(args)
+        .arg("--out")
+        .arg(&out)
+        .current_dir(manifest())
+        .env("SESSIONDRILL_IDLE_TIMEOUT", "5s")
+        .env("SESSIONDRILL_MAX_LIFETIME", "12s")
+        .env("SESSIONDRILL_GRACE", "2s");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().expect("the sessiondrill binary runs");
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        console: format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        out,
+    }
+}
+
+/// Replaces what differs between runs: times, ports, masked values, dates, random ids.
+fn normalise(text: &str) -> String {
+    let rules: &[(&str, &str)] = &[
+        (r"[^\s(){}\[\]]{0,4}…#[0-9a-f]{8}", "<masked>"),
+        (
+            r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?Z?",
+            "<date>",
+        ),
+        (r"\.test:\d+", ".test:<port>"),
+        (r#"(time|duration)(="|": ?)[\d.]+"#, "$1$2<n>"),
+        (r"\b\d+(\.\d+)?(ms|s)\b", "<t>"),
+        (r"\b\d+m \d+s\b|\b\d+m\b", "<t>"),
+        (r"sessiondrill-exit-\S+|/work/\S+?/target", "<dir>"),
+        (r"[0-9a-f]{32}", "<hex>"),
+    ];
+    let mut out = text.to_string();
+    for (pattern, with) in rules {
+        out = Regex::new(pattern)
+            .expect("valid pattern")
+            .replace_all(&out, *with)
+            .into_owned();
+    }
+    out.replace(&manifest().display().to_string(), "<repo>")
+}
+
+fn golden(name: &str, actual: &str) -> Option<String> {
+    let path = manifest().join("tests/output").join(name);
+    let actual = normalise(actual);
+    if std::env::var_os("SESSIONDRILL_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("golden dir");
+        std::fs::write(&path, &actual).expect("golden file written");
+        return None;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    if expected == actual {
+        return None;
+    }
+    let first = expected
+        .lines()
+        .zip(actual.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or(expected.lines().count().min(actual.lines().count()));
+    Some(format!(
+        "{name} differs from tests/output/{name} at line {}:\n  expected: {}\n  actual:   {}\n(SESSIONDRILL_BLESS=1 records the new output)",
+        first + 1,
+        expected.lines().nth(first).unwrap_or("<end>"),
+        actual.lines().nth(first).unwrap_or("<end>")
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_and_reports_match_the_recorded_output() {
+    let (_running, t) = target(
+        AppId::RocketChat,
+        Posture::Hardened,
+        "no-hsts,refuses-every-replay",
+    )
+    .await;
+    let env = env_for(&t);
+    // One scenario at a time, so the console's order is the plan's.
+    let run = tokio::task::spawn_blocking(move || {
+        run_binary(
+            "golden",
+            &[
+                "--concurrency",
+                "1",
+                "--tags",
+                "@transport or @check-logout-api or @password",
+            ],
+            &env,
+        )
+    })
+    .await
+    .expect("run finished");
+    assert_eq!(run.code, 3, "errors outrank findings:\n{}", run.console);
+    // The console's progress lines for waits vary; the rest is stable.
+    let console: String = run
+        .console
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('…'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mut diffs = Vec::new();
+    diffs.extend(golden("console.out", &console));
+    for f in ["junit.xml", "cucumber.json", "report.md"] {
+        let text = std::fs::read_to_string(run.out.join(f)).expect("report written");
+        diffs.extend(golden(f, &text));
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n\n"));
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files_under(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_password_or_token_appears_in_any_output() {
+    let (rc, rc_t) = target(AppId::RocketChat, Posture::AsShipped, "").await;
+    let (cw, cw_t) = target(AppId::Chatwoot, Posture::AsShipped, "").await;
+    let mut env = env_for(&rc_t);
+    env.extend(env_for(&cw_t));
+    env.push(("SESSIONDRILL_ALLOW_DESTRUCTIVE".into(), "1".into()));
+    env.push(("SESSIONDRILL_ALLOW_SLOW".into(), "1".into()));
+    let run = tokio::task::spawn_blocking(move || run_binary("leaks", &[], &env))
+        .await
+        .expect("run finished");
+    assert_eq!(
+        run.code, 1,
+        "as shipped, both have findings:\n{}",
+        run.console
+    );
+
+    let mut secrets: Vec<String> = rc.ledger.values();
+    secrets.extend(cw.ledger.values());
+    for t in [&rc_t, &cw_t] {
+        secrets.push(t.account.password.expose().to_string());
+        if let Some(k) = &t.secret_key_base {
+            secrets.push(k.expose().to_string());
+        }
+    }
+    assert!(
+        secrets.len() > 20,
+        "the targets handed out too few secrets to make this test mean anything: {}",
+        secrets.len()
+    );
+    let mut files = Vec::new();
+    files_under(&run.out, &mut files);
+    let mut places: Vec<(String, Vec<u8>)> = vec![("console".into(), run.console.into_bytes())];
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        places.push((f.display().to_string(), bytes));
+    }
+    let mut leaks = Vec::new();
+    for s in &secrets {
+        let encoded: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+        for (name, bytes) in &places {
+            let found = [s.as_bytes(), encoded.as_bytes()]
+                .iter()
+                .any(|needle| bytes.windows(needle.len()).any(|w| w == *needle));
+            if found {
+                leaks.push(format!(
+                    "{} (of {} characters) appears whole in {name}",
+                    sessiondrill::secret::mask(s),
+                    s.len()
+                ));
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "{} secrets leaked:\n{}",
+        leaks.len(),
+        leaks.join("\n")
+    );
+}

@@ -1,0 +1,427 @@
+//! The self-check's cases: each weakness of a reference target, the features it
+//! concerns, and every assertion it must break: the check, the step that must be the
+//! failing one, and the failure message as a pattern (`*` stands for anything: times,
+//! masked tokens, ports), as hurl keeps the exact output of its failing tests.
+
+use sessiondrill::apps::AppId;
+
+/// One assertion a weakness must break.
+pub struct Expect {
+    pub check: &'static str,
+    /// The failing step's text, as in the feature file.
+    pub step: &'static str,
+    /// The whole failure message; `*` matches anything.
+    pub message: &'static str,
+}
+
+/// (weakness, feature tags to run, what must fail).
+pub struct Case {
+    pub weakness: &'static str,
+    pub tags: &'static str,
+    pub fails: &'static [Expect],
+}
+
+const fn e(check: &'static str, step: &'static str, message: &'static str) -> Expect {
+    Expect {
+        check,
+        step,
+        message,
+    }
+}
+
+const STILL_ACCEPTED: &str = "the * session is still accepted by the API*: accepted at *s (*) … still accepted at *s (*→ 200*)";
+const REALTIME_STILL: &str = "the realtime channel still accepts the * session*: accepted at *s (*) … still accepted at *s (*)";
+
+const NO_HOST_PREFIX: &str = "*: no __Host- prefix: nothing stops a sibling subdomain or plain-HTTP page from overwriting it [ASVS 3.4.4]";
+
+/// Weaknesses both reference targets have.
+pub const SHARED: &[Case] = &[
+    Case {
+        weakness: "logout-keeps-token",
+        tags: "@logout",
+        fails: &[
+            e(
+                "logout-ui",
+                "the browser session is rejected by the API",
+                STILL_ACCEPTED,
+            ),
+            e(
+                "logout-api",
+                "the API session is rejected by the API",
+                STILL_ACCEPTED,
+            ),
+        ],
+    },
+    Case {
+        weakness: "keeps-cookies-after-logout",
+        tags: "@logout",
+        fails: &[e(
+            "logout-ui",
+            "the browser no longer holds the session token",
+            "after signing out the browser still holds the session token in cookie * [ASVS 5.0 14.3.1]",
+        )],
+    },
+    Case {
+        weakness: "realtime-outlives-session",
+        tags: "@logout or @idle or @password",
+        fails: &[
+            e(
+                "logout-ui",
+                "resuming the browser session over the realtime channel is rejected",
+                REALTIME_STILL,
+            ),
+            e(
+                "logout-api",
+                "resuming the API session over the realtime channel is rejected",
+                REALTIME_STILL,
+            ),
+            e(
+                "idle-expiry",
+                "resuming the API session over the realtime channel is rejected",
+                REALTIME_STILL,
+            ),
+            e(
+                "password-change",
+                "resuming the second session over the realtime channel is rejected",
+                REALTIME_STILL,
+            ),
+        ],
+    },
+    Case {
+        weakness: "realtime-keeps-connections",
+        tags: "@password",
+        fails: &[e(
+            "password-change",
+            "the realtime connection of the second session is closed",
+            "the realtime connection of the second session is still open * later: it keeps receiving events",
+        )],
+    },
+    Case {
+        weakness: "password-change-keeps-sessions",
+        tags: "@password",
+        fails: &[e(
+            "password-change",
+            "the second session is rejected by the API",
+            STILL_ACCEPTED,
+        )],
+    },
+    Case {
+        weakness: "no-rotation-at-login",
+        // Every sign-in shares one token here, so other scenarios' sign-outs would end it.
+        tags: "@check-new-token-per-sign-in",
+        fails: &[e(
+            "new-token-per-sign-in",
+            "the two sign-ins yielded different session tokens",
+            "both sign-ins returned the same session token *: the token is not regenerated at authentication",
+        )],
+    },
+    Case {
+        weakness: "adopts-planted-token",
+        tags: "@regeneration",
+        fails: &[e(
+            "planted-token",
+            "the browser session is not the planted token",
+            "after sign-in the session token is the planted one (*): a token chosen before sign-in was adopted",
+        )],
+    },
+    Case {
+        weakness: "planted-token-also-valid",
+        tags: "@regeneration",
+        fails: &[e(
+            "planted-token",
+            "the planted token is rejected by the API",
+            "the planted token * is accepted by the API after the victim signed in: *→ 200*",
+        )],
+    },
+    Case {
+        weakness: "no-httponly",
+        tags: "@cookies",
+        fails: &[
+            e(
+                "cookie-httponly",
+                "every session cookie is HttpOnly",
+                "*: no HttpOnly attribute: page script can read it [ASVS 3.4.2]",
+            ),
+            e(
+                "token-not-scriptable",
+                "page script cannot read the session token",
+                "document.cookie (*): the session token is readable by page script through a cookie without HttpOnly [ASVS 3.4.2]",
+            ),
+        ],
+    },
+    Case {
+        weakness: "no-secure",
+        tags: "@cookies",
+        fails: &[
+            e(
+                "cookie-secure",
+                "every session cookie is Secure",
+                "*: no Secure attribute: it is sent over plain HTTP [ASVS 3.4.1]",
+            ),
+            e(
+                "cookie-host-prefix",
+                "every session cookie has the __Host- prefix",
+                NO_HOST_PREFIX,
+            ),
+        ],
+    },
+    Case {
+        weakness: "no-samesite",
+        tags: "@cookies",
+        fails: &[e(
+            "cookie-samesite",
+            "every session cookie has SameSite Lax or Strict",
+            "*: no SameSite attribute: the browser's default decides, and differs between browsers [ASVS 3.4.3]",
+        )],
+    },
+    Case {
+        weakness: "no-host-prefix",
+        tags: "@cookies",
+        fails: &[e(
+            "cookie-host-prefix",
+            "every session cookie has the __Host- prefix",
+            NO_HOST_PREFIX,
+        )],
+    },
+    Case {
+        weakness: "broad-cookie-scope",
+        tags: "@cookies",
+        fails: &[
+            e(
+                "cookie-scope",
+                "every session cookie is host-only and scoped to the application's path",
+                "*: Domain=* is set: the cookie is also sent to every subdomain of * [ASVS 3.4.5]",
+            ),
+            e(
+                "cookie-host-prefix",
+                "every session cookie has the __Host- prefix",
+                NO_HOST_PREFIX,
+            ),
+        ],
+    },
+    Case {
+        weakness: "token-in-web-storage",
+        tags: "@cookies",
+        fails: &[e(
+            "token-not-scriptable",
+            "page script cannot read the session token",
+            "localStorage *: the session token is stored where any script on the origin can read it [ASVS 3.2.3]",
+        )],
+    },
+    Case {
+        weakness: "no-idle-timeout",
+        tags: "@idle",
+        fails: &[e(
+            "idle-expiry",
+            "the API session is rejected by the API",
+            "the API session is still accepted by the API after * untouched (expected idle timeout 5s, grace 2s): accepted at *s (*) … still accepted at *s (*→ 200*)",
+        )],
+    },
+    Case {
+        weakness: "idle-ignores-activity",
+        tags: "@idle",
+        fails: &[e(
+            "idle-activity",
+            "the session was never rejected while in use",
+            "active session: rejected after *s although it was used every *s: activity does not reset the idle timeout, or sessions end sooner than the expected idle timeout 5s [ASVS 7.3.1]",
+        )],
+    },
+    Case {
+        weakness: "no-absolute-timeout",
+        tags: "@lifetime",
+        fails: &[
+            e(
+                "lifetime-advertised",
+                "the advertised session lifetime is within the expected maximum",
+                "*: advertised lifetime * exceeds the expected maximum 12s [ASVS 3.3.2]",
+            ),
+            e(
+                "lifetime-enforced",
+                "the session was rejected before the maximum lifetime plus grace ended",
+                "session in continuous use: still accepted after * of continuous use; expected it to end by * (maximum lifetime 12s) [ASVS 3.3.2]",
+            ),
+        ],
+    },
+    Case {
+        weakness: "no-hsts",
+        tags: "@transport",
+        fails: &[e(
+            "hsts",
+            "HTTPS responses carry HSTS with a max-age of at least one year",
+            "GET / → 200: no Strict-Transport-Security header [ASVS 5.0 3.4.1]*",
+        )],
+    },
+    Case {
+        weakness: "no-https-redirect",
+        tags: "@transport",
+        fails: &[e(
+            "https-redirect",
+            "plain HTTP requests are redirected to HTTPS",
+            "GET http://*: answered 200 over plain HTTP instead of redirecting to HTTPS [ASVS 9.1.1]*",
+        )],
+    },
+    Case {
+        weakness: "accepts-wrong-password",
+        tags: "@login",
+        fails: &[e(
+            "login-wrong-password",
+            "the browser holds no session credential",
+            "a sign-in with a wrong password left a session in the browser: *",
+        )],
+    },
+    Case {
+        weakness: "silent-login-error",
+        tags: "@login",
+        fails: &[e(
+            "login-wrong-password",
+            "the login page shows an error",
+            "the login page refused the wrong password without saying so: the form stayed, with no error, for 10s [WSTG-ATHN-04]",
+        )],
+    },
+    Case {
+        weakness: "login-stores-nothing",
+        tags: "@login",
+        fails: &[e(
+            "login-valid-session",
+            "the browser holds a session credential",
+            "after signing in the browser holds no session credential (cookies [*]; localStorage []; sessionStorage [])",
+        )],
+    },
+    Case {
+        weakness: "login-issues-dead-token",
+        tags: "@login",
+        fails: &[e(
+            "login-valid-session",
+            "the browser session is accepted by the API",
+            "the browser session is rejected by the API: *",
+        )],
+    },
+];
+
+pub const ROCKETCHAT_ONLY: &[Case] = &[Case {
+    weakness: "login-via-url-token",
+    tags: "@regeneration",
+    fails: &[e(
+        "token-link",
+        "the browser is not signed in with the API session",
+        "a link carrying another session's token signed this browser in* [ASVS 3.1.1, WSTG-SESS-03]",
+    )],
+}];
+
+pub const CHATWOOT_ONLY: &[Case] = &[
+    Case {
+        weakness: "no-session-renewal",
+        tags: "@regeneration",
+        fails: &[e(
+            "session-renewed",
+            "the server session cookie was replaced at sign-in",
+            "the server session * keeps its id across sign-in and now holds the signed-in user: *",
+        )],
+    },
+    Case {
+        weakness: "known-secret-key-base",
+        tags: "@check-secret-key-base",
+        fails: &[e(
+            "secret-key-base",
+            "the server session cookie is not sealed with a publicly known secret",
+            "_chatwoot_session: opens with the publicly known SECRET_KEY_BASE from Chatwoot .env.example * key derivation; *): anyone can read and forge this application's cookies [ASVS 3.5.3]*",
+        )],
+    },
+    Case {
+        weakness: "api-token-survives",
+        tags: "@chatwoot-own",
+        fails: &[
+            e(
+                "long-lived-after-sign-out",
+                "the API session's long-lived credentials are rejected by the API",
+                "the long-lived credentials handed out with the API session outlive it after signing out: api_access_token * is still accepted: *→ 200*",
+            ),
+            e(
+                "long-lived-after-password-change",
+                "the API session's long-lived credentials are rejected by the API",
+                "the long-lived credentials handed out with the API session outlive it after the password change: api_access_token * is still accepted: *→ 200*",
+            ),
+        ],
+    },
+    Case {
+        weakness: "pubsub-survives",
+        tags: "@logout or @chatwoot-own or @idle or @password",
+        fails: &[
+            e(
+                "logout-ui",
+                "resuming the browser session over the realtime channel is rejected",
+                REALTIME_STILL,
+            ),
+            e(
+                "logout-api",
+                "resuming the API session over the realtime channel is rejected",
+                REALTIME_STILL,
+            ),
+            e(
+                "long-lived-after-sign-out",
+                "resuming the API session over the realtime channel is rejected",
+                REALTIME_STILL,
+            ),
+            e(
+                "idle-expiry",
+                "resuming the API session over the realtime channel is rejected",
+                REALTIME_STILL,
+            ),
+            e(
+                "password-change",
+                "the realtime connection of the second session is closed",
+                "the realtime connection of the second session is still open * later: it keeps receiving events",
+            ),
+        ],
+    },
+];
+
+/// Every weakness case for `app`.
+pub fn matrix(app: AppId) -> Vec<&'static Case> {
+    let own = match app {
+        AppId::RocketChat => ROCKETCHAT_ONLY,
+        AppId::Chatwoot => CHATWOOT_ONLY,
+    };
+    SHARED.iter().chain(own).collect()
+}
+
+/// The mirror weaknesses: under each, the listed kind of check must end in ERROR, never PASS.
+pub const MIRRORS: &[(&str, Mirror)] = &[
+    ("refuses-every-replay", Mirror::EveryRefusal),
+    ("realtime-silent", Mirror::RealtimeRefusals),
+];
+
+#[derive(Clone, Copy, Debug)]
+pub enum Mirror {
+    /// Every check whose verdict rests on a refusal.
+    EveryRefusal,
+    /// Every check that judges the realtime channel.
+    RealtimeRefusals,
+}
+
+/// Checks the as-shipped posture leaves with nothing to judge, and why that is right.
+pub const AS_SHIPPED_NOT_APPLICABLE: &[(AppId, &str)] = &[
+    // Chatwoot signs in with `store: false`: the Rails session never holds the sign-in.
+    (AppId::Chatwoot, "session-renewed"),
+];
+
+/// `*` matches any run of characters; everything else literally; the whole text must match.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let Some((first, rest)) = parts.split_first() else {
+        return text.is_empty();
+    };
+    let Some(mut left) = text.strip_prefix(first) else {
+        return false;
+    };
+    let Some((last, middle)) = rest.split_last() else {
+        return left.is_empty();
+    };
+    for part in middle {
+        match left.find(part) {
+            Some(i) => left = &left[i + part.len()..],
+            None => return false,
+        }
+    }
+    left.ends_with(last)
+}
