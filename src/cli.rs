@@ -39,6 +39,13 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print every step phrase with an example, for writing scenarios.
     Steps,
+    /// Print every selector and page text the adapters use, with the values in force
+    /// (overridable under `[<app>.ui]` in sessiondrill.toml).
+    Ui {
+        /// Configuration file [default: ./sessiondrill.toml if present].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Check the feature files (syntax, known steps, application tags) without running them.
     Check {
         #[arg(long, value_name = "DIR")]
@@ -394,6 +401,29 @@ pub async fn serve(args: ServeArgs) -> i32 {
     0
 }
 
+/// `sessiondrill ui`: the page facts of each application, as configured.
+pub fn ui(path: Option<&Path>) -> i32 {
+    let config = match Config::load(path, &config::process_env) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    println!(
+        "# Selectors and page texts the adapters look for. Override any of them in\n\
+         # sessiondrill.toml under [<app>.ui] when a deployment's page differs.\n"
+    );
+    for app in AppId::ALL {
+        let ui = config
+            .target(app)
+            .map(|t| t.ui.clone())
+            .unwrap_or_else(|| crate::apps::ui::Ui::new(app.tag(), Default::default()));
+        println!(
+            "{}",
+            crate::apps::ui::listing(app.tag(), crate::apps::ui_facts(app), &ui)
+        );
+    }
+    0
+}
+
 /// `sessiondrill check`: parse and validate features.
 pub fn check(features: Option<PathBuf>) -> i32 {
     let dir = features.unwrap_or_else(default_features);
@@ -423,6 +453,7 @@ pub async fn main_with(default_posture: Posture) -> i32 {
             0
         }
         Some(Command::Check { features }) => check(features),
+        Some(Command::Ui { config }) => ui(config.as_deref()),
     }
 }
 

@@ -56,6 +56,8 @@ pub struct TargetConfig {
     /// The deployment's own framework secret (Chatwoot's SECRET_KEY_BASE), when the user
     /// gives it: lets the suite read the Rails session id instead of guessing from ciphertext.
     pub secret_key_base: Option<Secret>,
+    /// Selectors and page texts, with the user's `[<app>.ui]` overrides.
+    pub ui: crate::apps::ui::Ui,
 }
 
 impl TargetConfig {
@@ -131,6 +133,7 @@ struct FileTarget {
     insecure_tls: Option<bool>,
     expiry_slack: Option<String>,
     secret_key_base: Option<String>,
+    ui: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Where the settings come from; a function so tests can supply their own environment.
@@ -287,6 +290,14 @@ fn target_from(
         None => insecure_default.unwrap_or_else(|| is_test_host(&url)),
     };
     let expiry_slack = pick_duration(env, &var("EXPIRY_SLACK"), ft.expiry_slack)?;
+    let overrides = ft.ui.unwrap_or_default();
+    crate::apps::ui::check_keys(app.tag(), crate::apps::ui_facts(app), &overrides).map_err(
+        |message| ConfigError::Invalid {
+            var: "sessiondrill.toml".into(),
+            message,
+        },
+    )?;
+    let ui = crate::apps::ui::Ui::new(app.tag(), overrides);
     Ok(Some(TargetConfig {
         app,
         url,
@@ -302,6 +313,7 @@ fn target_from(
         secret_key_base: env(&var("SECRET_KEY_BASE"))
             .or(ft.secret_key_base)
             .map(Secret::new),
+        ui,
     }))
 }
 

@@ -264,3 +264,45 @@ async fn no_password_or_token_appears_in_any_output() {
         leaks.join("\n")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_page_names_the_selector_and_its_setting() {
+    let (_running, t) = target(AppId::RocketChat, Posture::Hardened, "").await;
+    let dir = manifest().join("target/sessiondrill/output-tests/ui-config");
+    std::fs::create_dir_all(&dir).expect("config dir");
+    let config = dir.join("sessiondrill.toml");
+    std::fs::write(
+        &config,
+        "[rocketchat]\nui = { user_menu = \"#menu-of-another-version\" }\n",
+    )
+    .expect("config written");
+    let mut env = env_for(&t);
+    env.push(("SESSIONDRILL_CONFIG".into(), config.display().to_string()));
+    let run = tokio::task::spawn_blocking(move || {
+        run_binary("ui-drift", &["--tags", "@check-logout-ui"], &env)
+    })
+    .await
+    .expect("run finished");
+    assert_eq!(
+        run.code, 3,
+        "a page that differs is ERROR:\n{}",
+        run.console
+    );
+    assert!(
+        run.console.contains("`#menu-of-another-version`")
+            && run.console.contains("[rocketchat.ui] user_menu"),
+        "the error names the selector and its setting:\n{}",
+        run.console
+    );
+    let mut files = Vec::new();
+    files_under(&run.out.join("screenshots"), &mut files);
+    let has = |ext: &str| {
+        files
+            .iter()
+            .any(|f| f.extension().is_some_and(|e| e == ext))
+    };
+    assert!(
+        has("png") && has("html"),
+        "screenshot and page HTML: {files:?}"
+    );
+}

@@ -5,6 +5,7 @@
 
 pub mod chatwoot;
 pub mod rocketchat;
+pub mod ui;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -182,6 +183,11 @@ impl Target {
 
     pub fn url(&self) -> &Url {
         &self.config.url
+    }
+
+    /// The page facts in force (the adapter's, with the user's overrides).
+    pub fn ui(&self) -> &ui::Ui {
+        &self.config.ui
     }
 
     /// Registers every secret of `cred` so no output shows it whole.
@@ -379,6 +385,14 @@ pub async fn live_credential(
                 .collect::<Vec<_>>()
                 .join("; ")
         ),
+    }
+}
+
+/// The page facts an application's adapter looks for.
+pub fn ui_facts(app: AppId) -> &'static [ui::UiFact] {
+    match app {
+        AppId::RocketChat => rocketchat::facts::UI,
+        AppId::Chatwoot => chatwoot::facts::UI,
     }
 }
 

@@ -249,12 +249,22 @@ impl BrowserSession {
                 ))
             })?,
         };
-        let list = v
-            .get("cookies")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        Ok(list.iter().filter_map(parse_cdp_cookie).collect())
+        // A reply without a cookie list is a failed read, not an empty jar.
+        let list = v.get("cookies").and_then(Value::as_array).ok_or_else(|| {
+            BrowserError::Command(format!(
+                "the DevTools cookie read answered without a cookie list: {}",
+                truncate(&v.to_string(), 120)
+            ))
+        })?;
+        let cookies: Vec<BrowserCookie> = list.iter().filter_map(parse_cdp_cookie).collect();
+        if cookies.len() != list.len() {
+            return Err(BrowserError::Command(format!(
+                "{} of {} cookies in the DevTools reply could not be read",
+                list.len() - cookies.len(),
+                list.len()
+            )));
+        }
+        Ok(cookies)
     }
 
     /// Sets a cookie as the page's origin would receive it; `url` makes it host-only.
@@ -342,6 +352,14 @@ impl BrowserSession {
         std::fs::write(path, png).map_err(|e| cmd_err(&format!("write {}", path.display()), e))
     }
 
+    /// The page's current HTML (W3C WebDriver "Get Page Source").
+    pub async fn page_source(&self) -> Result<String, BrowserError> {
+        self.client()?
+            .source()
+            .await
+            .map_err(|e| cmd_err("page source", e))
+    }
+
     /// Ends the WebDriver session (chromedriver closes Chromium), then makes sure.
     pub async fn close(mut self) {
         if let Some(client) = self.client.take() {
@@ -390,6 +408,11 @@ fn parse_cdp_cookie(c: &Value) -> Option<BrowserCookie> {
             .and_then(SameSite::parse),
         expires,
     })
+}
+
+/// At most `n` characters of `s`, for messages.
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
 }
 
 #[cfg(test)]

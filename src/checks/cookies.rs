@@ -298,7 +298,6 @@ mod tests {
     }
 
     #[test]
-    #[test]
     fn session_cookies_are_found_by_value_and_by_name() {
         let mut o = Observation::empty();
         let mut by_value = cookie("other");

@@ -91,6 +91,7 @@ pub async fn start_one(
         expiry_slack: Some(SWEEP),
         description: Some(format!("reference target ({})", r.label)),
         secret_key_base,
+        ui: crate::apps::ui::Ui::new(app.tag(), Default::default()),
     };
     Ok((r, config))
 }

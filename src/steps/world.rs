@@ -381,13 +381,21 @@ impl World {
             }
         }
         if failed && let Some(b) = &self.browser {
-            let name = format!("{}-{}.png", self.key.1, slug(&self.scenario));
-            let path = ctx.out_dir.join("screenshots").join(name);
+            let stem = format!("{}-{}", self.key.1, slug(&self.scenario));
+            let path = ctx.out_dir.join("screenshots").join(format!("{stem}.png"));
             if b.screenshot(&path).await.is_ok() {
                 ctx.screenshots
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(self.key.clone(), path);
+            }
+            // The page as the browser had it, every known secret masked: what a selector
+            // setting has to match when the page changed.
+            if let Ok(html) = b.page_source().await {
+                let path = ctx.out_dir.join("screenshots").join(format!("{stem}.html"));
+                if std::fs::write(&path, ctx.masker.scrub(&html)).is_ok() {
+                    self.note(format!("page HTML (secrets masked): {}", path.display()));
+                }
             }
         }
         for (_, link) in std::mem::take(&mut self.realtime) {

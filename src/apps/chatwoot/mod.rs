@@ -41,19 +41,32 @@ const PLANTED_CLIENT: &str = "planted-client-0000000";
 /// throttled, or bounced (the form accepted the credentials and navigated away, but the
 /// dashboard's own validity check sent the browser back: the marker set on the form's
 /// document is gone). Whether that session is valid is for the checks to judge.
-const SIGN_IN_STATE: &str = "
-    if (location.pathname.startsWith('/app/accounts/')) return 'in';
-    const text = document.body ? document.body.innerText : '';
-    if (text.includes('Retry later') || text.includes('Too many')) return 'throttled';
-    if (text.includes('Invalid login credentials') || text.includes('could not')) return 'refused';
-    if (!window.__sessiondrillForm && document.querySelector('input[name=\"email_address\"]')) return 'bounced';
-    return null;";
+fn sign_in_state(ui: &super::ui::Ui) -> String {
+    format!(
+        "if (location.pathname.startsWith({path})) return 'in';
+         const text = document.body ? document.body.innerText : '';
+         if ({throttled}.some(w => text.includes(w))) return 'throttled';
+         if ({refused}.some(w => text.includes(w))) return 'refused';
+         if (!window.__sessiondrillForm && document.querySelector({email})) return 'bounced';
+         return null;",
+        path = json!(ui.get(&facts::UI_SIGNED_IN_PATH)),
+        throttled = json!(ui.texts(&facts::UI_THROTTLED_TEXT)),
+        refused = json!(ui.texts(&facts::UI_REFUSED_TEXT)),
+        email = json!(ui.get(&facts::UI_EMAIL)),
+    )
+}
 
-const FORM_OR_APP: &str = "
-    if (location.pathname.startsWith('/app/accounts/')) return 'in';
-    const f = document.querySelector('input[name=\"email_address\"]');
-    if (f && f.offsetParent !== null) return 'form';
-    return null;";
+/// `'in'` on a signed-in page, `'form'` when the login form shows; with `form_only`, only the form counts.
+fn form_or_app(ui: &super::ui::Ui, form_only: bool) -> String {
+    format!(
+        "if (!{form_only} && location.pathname.startsWith({path})) return 'in';
+         const f = document.querySelector({email});
+         if (f && f.offsetParent !== null) return 'form';
+         return null;",
+        path = json!(ui.get(&facts::UI_SIGNED_IN_PATH)),
+        email = json!(ui.get(&facts::UI_EMAIL)),
+    )
+}
 
 fn decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("v={}", s.replace('+', "%2B")).as_bytes())
@@ -283,51 +296,72 @@ impl Adapter for Chatwoot {
         password: &'a Secret,
     ) -> Fut<'a, UiSignIn> {
         Box::pin(async move {
+            let ui = t.ui();
             b.goto(&self.login_page(t)).await?;
             let state = b
-                .poll_js(FORM_OR_APP, PAGE_WAIT)
+                .poll_js(&form_or_app(ui, false), PAGE_WAIT)
                 .await
-                .context("the Chatwoot login form did not appear")?;
+                .with_context(|| {
+                    format!(
+                        "neither {} nor {} appeared",
+                        ui.describe(&facts::UI_EMAIL),
+                        ui.describe(&facts::UI_SIGNED_IN_PATH)
+                    )
+                })?;
             if state == "in" {
                 bail!("the browser is already signed in; a fresh browser was expected");
             }
-            b.fill(facts::SEL_EMAIL, login).await?;
-            b.fill(facts::SEL_PASSWORD, password.expose()).await?;
+            b.fill(ui.get(&facts::UI_EMAIL), login)
+                .await
+                .with_context(|| ui.describe(&facts::UI_EMAIL))?;
+            b.fill(ui.get(&facts::UI_PASSWORD), password.expose())
+                .await
+                .with_context(|| ui.describe(&facts::UI_PASSWORD))?;
             b.exec("window.__sessiondrillForm = true; return true;", vec![])
                 .await?;
-            b.click(facts::SEL_SUBMIT).await?;
-            let outcome = match b.poll_js(SIGN_IN_STATE, super::LOGIN_ANSWER_WAIT).await {
+            b.click(ui.get(&facts::UI_SUBMIT))
+                .await
+                .with_context(|| ui.describe(&facts::UI_SUBMIT))?;
+            let outcome = match b
+                .poll_js(&sign_in_state(ui), super::LOGIN_ANSWER_WAIT)
+                .await
+            {
                 Ok(o) => o,
                 // The form still there and nothing else: the page refused without a word.
                 Err(crate::browser::BrowserError::Timeout(_))
-                    if b.is_visible(facts::SEL_EMAIL).await =>
+                    if b.is_visible(ui.get(&facts::UI_EMAIL)).await =>
                 {
                     return Ok(UiSignIn::Silent {
                         waited: super::LOGIN_ANSWER_WAIT,
                     });
                 }
                 Err(e) => {
-                    return Err(anyhow::Error::new(e).context(
-                        "after submitting the login form neither the dashboard nor an error appeared",
-                    ));
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "after submitting the login form neither {} nor {} appeared",
+                        ui.describe(&facts::UI_SIGNED_IN_PATH),
+                        ui.describe(&facts::UI_REFUSED_TEXT)
+                    )));
                 }
             };
             // The toast's own text: the smallest element holding the message.
+            let mut words = ui.texts(&facts::UI_THROTTLED_TEXT);
+            words.extend(ui.texts(&facts::UI_REFUSED_TEXT));
+            let script = format!(
+                "const words = {};\
+                 let best = null;\
+                 for (const el of document.querySelectorAll('body *')) {{\
+                   const t = el.innerText || '';\
+                   if (words.some(w => t.includes(w)) && (!best || t.length < best.length)) best = t;\
+                 }}\
+                 return (best || '').trim().slice(0, 200);",
+                json!(words)
+            );
             let shown = || async {
-                b.exec(
-                    "const words = ['Retry later', 'Too many', 'Invalid login credentials', 'could not'];\
-                     let best = null;\
-                     for (const el of document.querySelectorAll('body *')) {\
-                       const t = el.innerText || '';\
-                       if (words.some(w => t.includes(w)) && (!best || t.length < best.length)) best = t;\
-                     }\
-                     return (best || '').trim().slice(0, 200);",
-                    vec![],
-                )
-                .await
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
+                b.exec(&script, vec![])
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
             };
             Ok(match outcome.as_str() {
                 "in" | "bounced" => UiSignIn::SignedIn,
@@ -341,26 +375,46 @@ impl Adapter for Chatwoot {
         })
     }
 
-    fn is_signed_in_ui<'a>(&'a self, _t: &'a Target, b: &'a BrowserSession) -> Fut<'a, bool> {
-        Box::pin(async move { Ok(b.poll_js(FORM_OR_APP, PAGE_WAIT).await? == "in") })
+    fn is_signed_in_ui<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, bool> {
+        Box::pin(async move {
+            let ui = t.ui();
+            let state = b
+                .poll_js(&form_or_app(ui, false), PAGE_WAIT)
+                .await
+                .with_context(|| {
+                    format!(
+                        "the page showed neither {} nor {}",
+                        ui.describe(&facts::UI_EMAIL),
+                        ui.describe(&facts::UI_SIGNED_IN_PATH)
+                    )
+                })?;
+            Ok(state == "in")
+        })
     }
 
     fn sign_out_ui<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, ()> {
         Box::pin(async move {
+            let ui = t.ui();
             // The profile menu's trigger shows the user's e-mail.
             let email = t.config.account.login.replace('\'', "");
-            let trigger = format!("//button[contains(normalize-space(.), '{email}')]");
+            let trigger = ui.get(&facts::UI_PROFILE_MENU).replace("{email}", &email);
             b.click_xpath(&trigger, Duration::from_secs(10))
                 .await
-                .context("the sidebar profile menu is not visible")?;
-            b.click_xpath(facts::XPATH_LOGOUT, Duration::from_secs(5))
-                .await?;
-            b.poll_js(
-                FORM_OR_APP.replace("return 'in'", "return null").as_str(),
-                PAGE_WAIT,
-            )
-            .await
-            .context("the login form did not come back after Log out")?;
+                .with_context(|| {
+                    format!("{} is not visible", ui.describe(&facts::UI_PROFILE_MENU))
+                })?;
+            b.click_xpath(ui.get(&facts::UI_LOGOUT), Duration::from_secs(5))
+                .await
+                .with_context(|| format!("{} did not appear", ui.describe(&facts::UI_LOGOUT)))?;
+            // The dashboard leaves only when its sign-out request succeeds.
+            b.poll_js(&form_or_app(ui, true), PAGE_WAIT)
+                .await
+                .with_context(|| {
+                    format!(
+                        "after Log out, {} did not come back (the dashboard stays when its sign-out request fails)",
+                        ui.describe(&facts::UI_EMAIL)
+                    )
+                })?;
             Ok(())
         })
     }

@@ -58,6 +58,61 @@ pub const SEL_USER_MENU: &str = "button[aria-label=\"User menu\"], button[title=
 pub const XPATH_LOGOUT: &str =
     "//*[(@role='menuitemcheckbox' or @role='menuitem') and normalize-space(.)='Logout']";
 
+use super::super::ui::{UiFact, UiKind};
+
+pub const UI_USERNAME: UiFact = UiFact {
+    key: "username",
+    default: SEL_USERNAME,
+    kind: UiKind::Css,
+    what: "the login form's user field",
+};
+pub const UI_PASSWORD: UiFact = UiFact {
+    key: "password",
+    default: SEL_PASSWORD,
+    kind: UiKind::Css,
+    what: "the login form's password field",
+};
+pub const UI_SUBMIT: UiFact = UiFact {
+    key: "submit",
+    default: SEL_SUBMIT,
+    kind: UiKind::Css,
+    what: "the login form's submit button",
+};
+pub const UI_SIGNED_IN: UiFact = UiFact {
+    key: "signed_in",
+    default: SEL_SIGNED_IN,
+    kind: UiKind::Css,
+    what: "what shows a signed-in page",
+};
+pub const UI_LOGIN_ERROR: UiFact = UiFact {
+    key: "login_error",
+    default: SEL_LOGIN_ERROR,
+    kind: UiKind::Css,
+    what: "what shows a refused sign-in",
+};
+pub const UI_USER_MENU: UiFact = UiFact {
+    key: "user_menu",
+    default: SEL_USER_MENU,
+    kind: UiKind::Css,
+    what: "the user menu button",
+};
+pub const UI_LOGOUT: UiFact = UiFact {
+    key: "logout",
+    default: XPATH_LOGOUT,
+    kind: UiKind::XPath,
+    what: "the user menu's Logout item",
+};
+/// Every page fact, for `sessiondrill ui` and for checking `[rocketchat.ui]` keys.
+pub const UI: &[UiFact] = &[
+    UI_USERNAME,
+    UI_PASSWORD,
+    UI_SUBMIT,
+    UI_SIGNED_IN,
+    UI_LOGIN_ERROR,
+    UI_USER_MENU,
+    UI_LOGOUT,
+];
+
 // Messages and codes.
 pub const MSG_NOT_LOGGED_IN: &str = "You must be logged in to do this.";
 pub const MSG_LOGGED_OUT_BY_SERVER: &str =

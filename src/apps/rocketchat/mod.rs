@@ -214,37 +214,52 @@ impl Adapter for RocketChat {
         password: &'a Secret,
     ) -> Fut<'a, UiSignIn> {
         Box::pin(async move {
+            let ui = t.ui();
+            let user_field = ui.get(&facts::UI_USERNAME);
+            let signed_in = ui.get(&facts::UI_SIGNED_IN);
             b.goto(&self.login_page(t)).await?;
             let which = b
-                .wait_any(&[facts::SEL_USERNAME, facts::SEL_SIGNED_IN], PAGE_WAIT)
+                .wait_any(&[user_field, signed_in], PAGE_WAIT)
                 .await
-                .context("the Rocket.Chat login form did not appear (is the setup wizard done?)")?;
+                .with_context(|| {
+                    format!(
+                        "neither {} nor {} appeared (is the setup wizard done?)",
+                        ui.describe(&facts::UI_USERNAME),
+                        ui.describe(&facts::UI_SIGNED_IN)
+                    )
+                })?;
             if which == 1 {
                 bail!("the browser is already signed in; a fresh browser was expected");
             }
-            b.fill(facts::SEL_USERNAME, login).await?;
-            b.fill(facts::SEL_PASSWORD, password.expose()).await?;
-            b.click(facts::SEL_SUBMIT).await?;
+            b.fill(user_field, login)
+                .await
+                .with_context(|| ui.describe(&facts::UI_USERNAME))?;
+            b.fill(ui.get(&facts::UI_PASSWORD), password.expose())
+                .await
+                .with_context(|| ui.describe(&facts::UI_PASSWORD))?;
+            b.click(ui.get(&facts::UI_SUBMIT))
+                .await
+                .with_context(|| ui.describe(&facts::UI_SUBMIT))?;
             let outcome = match b
                 .wait_any(
-                    &[facts::SEL_SIGNED_IN, facts::SEL_LOGIN_ERROR],
+                    &[signed_in, ui.get(&facts::UI_LOGIN_ERROR)],
                     super::LOGIN_ANSWER_WAIT,
                 )
                 .await
             {
                 Ok(i) => i,
                 // The form still there and nothing else: the page refused without a word.
-                Err(crate::browser::BrowserError::Timeout(_))
-                    if b.is_visible(facts::SEL_USERNAME).await =>
-                {
+                Err(crate::browser::BrowserError::Timeout(_)) if b.is_visible(user_field).await => {
                     return Ok(UiSignIn::Silent {
                         waited: super::LOGIN_ANSWER_WAIT,
                     });
                 }
                 Err(e) => {
-                    return Err(anyhow::Error::new(e).context(
-                        "after submitting the login form neither the app nor an error appeared",
-                    ));
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "after submitting the login form neither {} nor {} appeared",
+                        ui.describe(&facts::UI_SIGNED_IN),
+                        ui.describe(&facts::UI_LOGIN_ERROR)
+                    )));
                 }
             };
             if outcome == 0 {
@@ -262,20 +277,26 @@ impl Adapter for RocketChat {
         })
     }
 
-    fn is_signed_in_ui<'a>(&'a self, _t: &'a Target, b: &'a BrowserSession) -> Fut<'a, bool> {
+    fn is_signed_in_ui<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, bool> {
         Box::pin(async move {
+            let ui = t.ui();
+            let signed_in = ui.get(&facts::UI_SIGNED_IN);
             let which = b
-                .wait_any(&[facts::SEL_SIGNED_IN, facts::SEL_USERNAME], PAGE_WAIT)
-                .await?;
+                .wait_any(&[signed_in, ui.get(&facts::UI_USERNAME)], PAGE_WAIT)
+                .await
+                .with_context(|| {
+                    format!(
+                        "the page showed neither {} nor {}",
+                        ui.describe(&facts::UI_SIGNED_IN),
+                        ui.describe(&facts::UI_USERNAME)
+                    )
+                })?;
             if which == 0 {
                 return Ok(true);
             }
             // The form also shows while a token login from the URL is in flight
             // (AuthenticationCheck): only a settle window without the app proves "signed out".
-            match b
-                .wait_any(&[facts::SEL_SIGNED_IN], facts::LINK_LOGIN_SETTLE)
-                .await
-            {
+            match b.wait_any(&[signed_in], facts::LINK_LOGIN_SETTLE).await {
                 Ok(_) => Ok(true),
                 Err(crate::browser::BrowserError::Timeout(_)) => Ok(false),
                 Err(e) => Err(e.into()),
@@ -283,16 +304,27 @@ impl Adapter for RocketChat {
         })
     }
 
-    fn sign_out_ui<'a>(&'a self, _t: &'a Target, b: &'a BrowserSession) -> Fut<'a, ()> {
+    fn sign_out_ui<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, ()> {
         Box::pin(async move {
-            b.click(facts::SEL_USER_MENU)
+            let ui = t.ui();
+            let menu = ui.get(&facts::UI_USER_MENU);
+            b.wait_any(&[menu], Duration::from_secs(10))
                 .await
-                .context("the user menu (sidebar avatar) is not visible")?;
-            b.click_xpath(facts::XPATH_LOGOUT, Duration::from_secs(5))
-                .await?;
-            b.wait_any(&[facts::SEL_USERNAME], PAGE_WAIT)
+                .with_context(|| format!("{} is not visible", ui.describe(&facts::UI_USER_MENU)))?;
+            b.click(menu)
                 .await
-                .context("the login form did not come back after Logout")?;
+                .with_context(|| ui.describe(&facts::UI_USER_MENU))?;
+            b.click_xpath(ui.get(&facts::UI_LOGOUT), Duration::from_secs(5))
+                .await
+                .with_context(|| format!("{} did not appear", ui.describe(&facts::UI_LOGOUT)))?;
+            b.wait_any(&[ui.get(&facts::UI_USERNAME)], PAGE_WAIT)
+                .await
+                .with_context(|| {
+                    format!(
+                        "after Logout, {} did not come back",
+                        ui.describe(&facts::UI_USERNAME)
+                    )
+                })?;
             Ok(())
         })
     }
