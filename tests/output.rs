@@ -83,7 +83,7 @@ fn run_binary(name: &str, args: &[&str], env: &[(String, String)]) -> Run {
         .arg(&out)
         .current_dir(manifest())
         .env("SESSIONDRILL_IDLE_TIMEOUT", "5s")
-        .env("SESSIONDRILL_MAX_LIFETIME", "12s")
+        .env("SESSIONDRILL_MAX_LIFETIME", "15s")
         .env("SESSIONDRILL_GRACE", "2s");
     for (k, v) in env {
         cmd.env(k, v);

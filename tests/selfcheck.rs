@@ -27,6 +27,9 @@ use sessiondrill::report::{Outcome, RunReport, ScenarioResult, StepStatus};
 use sessiondrill::runner::{self, RunOptions, plan, reference};
 use sessiondrill::steps::{self, Kind};
 
+/// Weakness runs in flight at once.
+const RUNS_AT_ONCE: usize = 14;
+
 fn features_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("features")
 }
@@ -377,6 +380,9 @@ async fn main() {
         None,
         None,
     );
+    // Enough runs at once to overlap their waits, few enough that a 2-core machine
+    // keeps up with the time-scaled timeouts.
+    let slots = Arc::new(tokio::sync::Semaphore::new(RUNS_AT_ONCE));
     let cases: Vec<(AppId, &Case)> = AppId::ALL
         .iter()
         .flat_map(|&a| cases::matrix(a).into_iter().map(move |c| (a, c)))
@@ -384,7 +390,9 @@ async fn main() {
     let weak = futures::future::join_all(cases.iter().map(|(app, case)| {
         let name = format!("{}-{}", app.tag(), case.weakness);
         let browsers = browsers.clone();
+        let slots = slots.clone();
         async move {
+            let _slot = slots.acquire().await.map_err(|e| e.to_string())?;
             run_against(
                 browsers,
                 &name,

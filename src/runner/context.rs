@@ -107,12 +107,21 @@ impl TargetRuntime {
     ) -> anyhow::Result<ApiSignIn> {
         let t = &self.target;
         self.waiting_out_throttle(progress, async || {
+            // The server's clock for this session starts when the request is sent, not
+            // when its answer is read: lifetimes are reckoned from here (conservative).
+            let sent = chrono::Utc::now();
             Ok(
                 match self
                     .adapter
                     .sign_in_api(t, &t.config.account.login, password)
-                    .await?
-                {
+                    .await
+                    .map(|r| match r {
+                        ApiSignIn::SignedIn(mut c) => {
+                            c.obtained_at = sent;
+                            ApiSignIn::SignedIn(c)
+                        }
+                        other => other,
+                    })? {
                     ApiSignIn::Throttled { evidence } => Err(evidence),
                     other => Ok(other),
                 },

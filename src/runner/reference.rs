@@ -16,7 +16,7 @@ use crate::secret::Secret;
 /// or an idle refusal could not be told from the absolute lifetime.
 pub const SCALED: Expectations = Expectations {
     idle_timeout: Duration::from_secs(5),
-    max_lifetime: Duration::from_secs(12),
+    max_lifetime: Duration::from_secs(15),
     grace: Duration::from_secs(2),
 };
 

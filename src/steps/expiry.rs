@@ -178,6 +178,9 @@ pub async fn advertised_lifetime(w: &mut World, _c: &Context) -> StepResult {
             }
         }
     }
-    let v = timing::advertised_lifetime(cred.obtained_at, &advertised, &t.target.config.expect);
+    // Reckoned from when the browser was seen holding the session: the latest start the
+    // session can have, so a lifetime is never overstated.
+    let since = obs.as_ref().map(|o| o.taken_at).unwrap_or(cred.obtained_at);
+    let v = timing::advertised_lifetime(since, &advertised, &t.target.config.expect);
     super::conclude_verdict(w, v)
 }

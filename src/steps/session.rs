@@ -19,6 +19,7 @@ pub async fn sign_in_ui(w: &mut World, _c: &Context) -> StepResult {
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
     let target = &t.target;
     let account = &target.config.account;
+    let sent = chrono::Utc::now();
     match t
         .ui_sign_in(w.browser()?, &account.password, &|m| w.report(m))
         .await?
@@ -49,7 +50,9 @@ pub async fn sign_in_ui(w: &mut World, _c: &Context) -> StepResult {
     if let Some((cred, note)) =
         crate::apps::live_credential(a.as_ref(), target, &obs, planted.as_ref()).await?
     {
-        let cred = a.enrich(target, cred).await?;
+        let mut cred = a.enrich(target, cred).await?;
+        // Reckon the session's age from the form's submission, as the server does.
+        cred.obtained_at = sent;
         w.note(format!("browser session: {cred}"));
         if let Some(n) = note {
             w.note(n);
