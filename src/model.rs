@@ -148,6 +148,17 @@ impl Observation {
     }
 }
 
+/// The head of an exchange's evidence (request and status, the start of the body), for
+/// lines that quote it beside another; the whole exchange is in its own evidence line.
+pub fn brief(evidence: &str) -> String {
+    const MAX: usize = 100;
+    if evidence.chars().count() <= MAX {
+        return evidence.to_string();
+    }
+    let head: String = evidence.chars().take(MAX).collect();
+    format!("{head}…")
+}
+
 /// True if `haystack` contains `needle` as is, or percent-encoded (cookie values often are).
 pub fn contains_possibly_encoded(haystack: &str, needle: &str) -> bool {
     if haystack.contains(needle) {
