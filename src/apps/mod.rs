@@ -76,6 +76,26 @@ pub enum UiSignIn {
 /// How long a login page may take to answer a submitted form before its silence is believed.
 pub const LOGIN_ANSWER_WAIT: Duration = Duration::from_secs(10);
 
+/// Judges the wait after a login form was submitted: what it found, or, when it timed out
+/// with the form (`form`, a CSS selector) still there and nothing else, the page's silent
+/// refusal as `Err(UiSignIn::Silent)`. Any other failure is trouble, described by `neither`.
+pub async fn login_answer<T>(
+    b: &BrowserSession,
+    waited: Result<T, crate::browser::BrowserError>,
+    form: &str,
+    neither: impl FnOnce() -> String,
+) -> anyhow::Result<Result<T, UiSignIn>> {
+    match waited {
+        Ok(found) => Ok(Ok(found)),
+        Err(crate::browser::BrowserError::Timeout(_)) if b.is_visible(form).await => {
+            Ok(Err(UiSignIn::Silent {
+                waited: LOGIN_ANSWER_WAIT,
+            }))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(neither())),
+    }
+}
+
 /// How a sign-in through the API ended.
 #[derive(Debug, Clone)]
 pub enum ApiSignIn {

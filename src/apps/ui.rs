@@ -16,6 +16,38 @@ pub struct UiFact {
     pub what: &'static str,
 }
 
+impl UiFact {
+    pub const fn css(key: &'static str, default: &'static str, what: &'static str) -> Self {
+        Self::new(key, default, UiKind::Css, what)
+    }
+
+    pub const fn xpath(key: &'static str, default: &'static str, what: &'static str) -> Self {
+        Self::new(key, default, UiKind::XPath, what)
+    }
+
+    pub const fn text(key: &'static str, default: &'static str, what: &'static str) -> Self {
+        Self::new(key, default, UiKind::Text, what)
+    }
+
+    pub const fn path(key: &'static str, default: &'static str, what: &'static str) -> Self {
+        Self::new(key, default, UiKind::Path, what)
+    }
+
+    const fn new(
+        key: &'static str,
+        default: &'static str,
+        kind: UiKind,
+        what: &'static str,
+    ) -> Self {
+        Self {
+            key,
+            default,
+            kind,
+            what,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UiKind {
     Css,
@@ -119,12 +151,11 @@ pub fn listing(app_key: &str, facts: &[UiFact], ui: &Ui) -> String {
 mod tests {
     use super::*;
 
-    const MENU: UiFact = UiFact {
-        key: "user_menu",
-        default: "button[aria-label=\"User menu\"]",
-        kind: UiKind::Css,
-        what: "the user menu",
-    };
+    const MENU: UiFact = UiFact::css(
+        "user_menu",
+        "button[aria-label=\"User menu\"]",
+        "the user menu",
+    );
 
     #[test]
     fn overrides_win_and_messages_name_the_setting() {

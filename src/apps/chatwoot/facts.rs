@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crate::apps::ui::UiFact;
+
 // devise_token_auth routes (mounted at /auth) and the API.
 pub const SIGN_IN: &str = "/auth/sign_in";
 pub const SIGN_OUT: &str = "/auth/sign_out";
@@ -58,56 +60,32 @@ pub const MSG_BAD_CREDENTIALS: &str = "Invalid login credentials. Please try aga
 pub const XPATH_LOGOUT: &str =
     "//*[(self::button or self::a or @role='menuitem') and normalize-space(.)='Log out']";
 
-use super::super::ui::{UiFact, UiKind};
-
-pub const UI_EMAIL: UiFact = UiFact {
-    key: "email",
-    default: SEL_EMAIL,
-    kind: UiKind::Css,
-    what: "the login form's e-mail field",
-};
-pub const UI_PASSWORD: UiFact = UiFact {
-    key: "password",
-    default: SEL_PASSWORD,
-    kind: UiKind::Css,
-    what: "the login form's password field",
-};
-pub const UI_SUBMIT: UiFact = UiFact {
-    key: "submit",
-    default: SEL_SUBMIT,
-    kind: UiKind::Css,
-    what: "the login form's submit button",
-};
-pub const UI_SIGNED_IN_PATH: UiFact = UiFact {
-    key: "signed_in_path",
-    default: SIGNED_IN_PATH_PREFIX,
-    kind: UiKind::Path,
-    what: "the address of a signed-in page",
-};
-pub const UI_REFUSED_TEXT: UiFact = UiFact {
-    key: "refused_text",
-    default: "Invalid login credentials|could not",
-    kind: UiKind::Text,
-    what: "what a refused sign-in says",
-};
-pub const UI_THROTTLED_TEXT: UiFact = UiFact {
-    key: "throttled_text",
-    default: "Retry later|Too many",
-    kind: UiKind::Text,
-    what: "what a throttled sign-in says",
-};
-pub const UI_PROFILE_MENU: UiFact = UiFact {
-    key: "profile_menu",
-    default: "//button[contains(normalize-space(.), '{email}')]",
-    kind: UiKind::XPath,
-    what: "the sidebar profile menu button ({email} is the account's e-mail)",
-};
-pub const UI_LOGOUT: UiFact = UiFact {
-    key: "logout",
-    default: XPATH_LOGOUT,
-    kind: UiKind::XPath,
-    what: "the profile menu's Log out item",
-};
+pub const UI_EMAIL: UiFact = UiFact::css("email", SEL_EMAIL, "the login form's e-mail field");
+pub const UI_PASSWORD: UiFact =
+    UiFact::css("password", SEL_PASSWORD, "the login form's password field");
+pub const UI_SUBMIT: UiFact = UiFact::css("submit", SEL_SUBMIT, "the login form's submit button");
+pub const UI_SIGNED_IN_PATH: UiFact = UiFact::path(
+    "signed_in_path",
+    SIGNED_IN_PATH_PREFIX,
+    "the address of a signed-in page",
+);
+pub const UI_REFUSED_TEXT: UiFact = UiFact::text(
+    "refused_text",
+    "Invalid login credentials|could not",
+    "what a refused sign-in says",
+);
+pub const UI_THROTTLED_TEXT: UiFact = UiFact::text(
+    "throttled_text",
+    "Retry later|Too many",
+    "what a throttled sign-in says",
+);
+pub const UI_PROFILE_MENU: UiFact = UiFact::xpath(
+    "profile_menu",
+    "//button[contains(normalize-space(.), '{email}')]",
+    "the sidebar profile menu button ({email} is the account's e-mail)",
+);
+pub const UI_LOGOUT: UiFact =
+    UiFact::xpath("logout", XPATH_LOGOUT, "the profile menu's Log out item");
 /// Every page fact, for `sessiondrill ui` and for checking `[chatwoot.ui]` keys.
 pub const UI: &[UiFact] = &[
     UI_EMAIL,

@@ -322,26 +322,20 @@ impl Adapter for Chatwoot {
             b.click(ui.get(&facts::UI_SUBMIT))
                 .await
                 .with_context(|| ui.describe(&facts::UI_SUBMIT))?;
-            let outcome = match b
+            let waited = b
                 .poll_js(&sign_in_state(ui), super::LOGIN_ANSWER_WAIT)
-                .await
+                .await;
+            let outcome = match super::login_answer(b, waited, ui.get(&facts::UI_EMAIL), || {
+                format!(
+                    "after submitting the login form neither {} nor {} appeared",
+                    ui.describe(&facts::UI_SIGNED_IN_PATH),
+                    ui.describe(&facts::UI_REFUSED_TEXT)
+                )
+            })
+            .await?
             {
-                Ok(o) => o,
-                // The form still there and nothing else: the page refused without a word.
-                Err(crate::browser::BrowserError::Timeout(_))
-                    if b.is_visible(ui.get(&facts::UI_EMAIL)).await =>
-                {
-                    return Ok(UiSignIn::Silent {
-                        waited: super::LOGIN_ANSWER_WAIT,
-                    });
-                }
-                Err(e) => {
-                    return Err(anyhow::Error::new(e).context(format!(
-                        "after submitting the login form neither {} nor {} appeared",
-                        ui.describe(&facts::UI_SIGNED_IN_PATH),
-                        ui.describe(&facts::UI_REFUSED_TEXT)
-                    )));
-                }
+                Ok(found) => found,
+                Err(silent) => return Ok(silent),
             };
             // The toast's own text: the smallest element holding the message.
             let mut words = ui.texts(&facts::UI_THROTTLED_TEXT);

@@ -7,6 +7,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+use crate::apps::ui::UiFact;
+
 // REST routes. `/api/v1/*` authenticates by headers only; cookies are not read there.
 pub const LOGIN: &str = "/api/v1/login";
 pub const ME: &str = "/api/v1/me";
@@ -58,50 +60,20 @@ pub const SEL_USER_MENU: &str = "button[aria-label=\"User menu\"], button[title=
 pub const XPATH_LOGOUT: &str =
     "//*[(@role='menuitemcheckbox' or @role='menuitem') and normalize-space(.)='Logout']";
 
-use super::super::ui::{UiFact, UiKind};
-
-pub const UI_USERNAME: UiFact = UiFact {
-    key: "username",
-    default: SEL_USERNAME,
-    kind: UiKind::Css,
-    what: "the login form's user field",
-};
-pub const UI_PASSWORD: UiFact = UiFact {
-    key: "password",
-    default: SEL_PASSWORD,
-    kind: UiKind::Css,
-    what: "the login form's password field",
-};
-pub const UI_SUBMIT: UiFact = UiFact {
-    key: "submit",
-    default: SEL_SUBMIT,
-    kind: UiKind::Css,
-    what: "the login form's submit button",
-};
-pub const UI_SIGNED_IN: UiFact = UiFact {
-    key: "signed_in",
-    default: SEL_SIGNED_IN,
-    kind: UiKind::Css,
-    what: "what shows a signed-in page",
-};
-pub const UI_LOGIN_ERROR: UiFact = UiFact {
-    key: "login_error",
-    default: SEL_LOGIN_ERROR,
-    kind: UiKind::Css,
-    what: "what shows a refused sign-in",
-};
-pub const UI_USER_MENU: UiFact = UiFact {
-    key: "user_menu",
-    default: SEL_USER_MENU,
-    kind: UiKind::Css,
-    what: "the user menu button",
-};
-pub const UI_LOGOUT: UiFact = UiFact {
-    key: "logout",
-    default: XPATH_LOGOUT,
-    kind: UiKind::XPath,
-    what: "the user menu's Logout item",
-};
+pub const UI_USERNAME: UiFact =
+    UiFact::css("username", SEL_USERNAME, "the login form's user field");
+pub const UI_PASSWORD: UiFact =
+    UiFact::css("password", SEL_PASSWORD, "the login form's password field");
+pub const UI_SUBMIT: UiFact = UiFact::css("submit", SEL_SUBMIT, "the login form's submit button");
+pub const UI_SIGNED_IN: UiFact =
+    UiFact::css("signed_in", SEL_SIGNED_IN, "what shows a signed-in page");
+pub const UI_LOGIN_ERROR: UiFact = UiFact::css(
+    "login_error",
+    SEL_LOGIN_ERROR,
+    "what shows a refused sign-in",
+);
+pub const UI_USER_MENU: UiFact = UiFact::css("user_menu", SEL_USER_MENU, "the user menu button");
+pub const UI_LOGOUT: UiFact = UiFact::xpath("logout", XPATH_LOGOUT, "the user menu's Logout item");
 /// Every page fact, for `sessiondrill ui` and for checking `[rocketchat.ui]` keys.
 pub const UI: &[UiFact] = &[
     UI_USERNAME,
@@ -125,11 +97,11 @@ pub const MSG_USER_NOT_FOUND: &str = "User not found";
 pub const MSG_UNAUTHORIZED: &str = "Unauthorized";
 pub const MSG_LOGGED_OUT: &str = "You've been logged out!";
 
-/// Whether a DDP `login {resume}` error (as `error <code> "<reason>"`) is Meteor's
+/// Whether a DDP `login {resume}` error (its `Meteor.Error` code and reason) is Meteor's
 /// refusal of a removed or expired token, rather than trouble.
-pub fn is_resume_refusal(error: &str) -> bool {
-    error.starts_with("error 403 ")
-        && (error.contains(MSG_LOGGED_OUT_BY_SERVER) || error.contains(MSG_SESSION_EXPIRED))
+pub fn is_resume_refusal(code: &serde_json::Value, reason: &str) -> bool {
+    code.as_u64() == Some(403)
+        && (reason.contains(MSG_LOGGED_OUT_BY_SERVER) || reason.contains(MSG_SESSION_EXPIRED))
 }
 
 /// `Random.secret()`: 43 base64url characters, 256 bits.
@@ -205,15 +177,13 @@ mod tests {
 
     #[test]
     fn only_meteors_token_errors_are_a_refusal() {
-        assert!(is_resume_refusal(&format!(
-            "error 403 \"{MSG_LOGGED_OUT_BY_SERVER}\""
-        )));
-        assert!(is_resume_refusal(&format!(
-            "error 403 \"{MSG_SESSION_EXPIRED}\""
-        )));
-        assert!(!is_resume_refusal("error 429 \"Too many requests\""));
-        assert!(!is_resume_refusal("error 500 \"Internal server error\""));
-        assert!(!is_resume_refusal("connection closed by the server (1006)"));
+        use serde_json::json;
+        assert!(is_resume_refusal(&json!(403), MSG_LOGGED_OUT_BY_SERVER));
+        assert!(is_resume_refusal(&json!(403), MSG_SESSION_EXPIRED));
+        assert!(!is_resume_refusal(&json!("403"), MSG_SESSION_EXPIRED));
+        assert!(!is_resume_refusal(&json!(429), "Too many requests"));
+        assert!(!is_resume_refusal(&json!(500), "Internal server error"));
+        assert!(!is_resume_refusal(&json!(403), "User not found"));
     }
 
     #[test]

@@ -41,7 +41,7 @@ impl RocketChat {
     async fn ddp_resume(
         t: &Target,
         token: &Secret,
-    ) -> anyhow::Result<(JsonSocket, Result<Value, String>)> {
+    ) -> anyhow::Result<(JsonSocket, Result<Value, ResumeFailure>)> {
         let url = ws_url(t.url(), facts::WEBSOCKET);
         let mut ws = JsonSocket::connect(&url, t.config.insecure_tls, &[]).await?;
         ws.send(&json!({"msg": "connect", "version": "1", "support": ["1"]}))
@@ -69,19 +69,45 @@ impl RocketChat {
         {
             Received::Message(m) => {
                 let outcome = match m.get("error") {
-                    Some(e) => Err(format!(
-                        "error {} \"{}\"",
-                        e.get("error").cloned().unwrap_or(Value::Null),
-                        e.get("reason").and_then(Value::as_str).unwrap_or_default()
-                    )),
+                    Some(e) => Err(ResumeFailure::Error {
+                        code: e.get("error").cloned().unwrap_or(Value::Null),
+                        reason: e
+                            .get("reason")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                    }),
                     None => Ok(m.get("result").cloned().unwrap_or(Value::Null)),
                 };
                 Ok((ws, outcome))
             }
-            Received::Closed(why) => {
-                Ok((ws, Err(format!("connection closed by the server ({why})"))))
-            }
+            Received::Closed(why) => Ok((ws, Err(ResumeFailure::Closed(why)))),
             Received::TimedOut => bail!("no answer to DDP login within {} s", DDP_WAIT.as_secs()),
+        }
+    }
+}
+
+/// Why a DDP `login {resume}` did not sign the connection in.
+#[derive(Debug)]
+enum ResumeFailure {
+    /// A `Meteor.Error` in the method's result.
+    Error { code: Value, reason: String },
+    /// The server closed the socket instead of answering.
+    Closed(String),
+}
+
+impl ResumeFailure {
+    /// Meteor's refusal of a removed or expired token, as opposed to trouble.
+    fn is_token_refusal(&self) -> bool {
+        matches!(self, ResumeFailure::Error { code, reason } if facts::is_resume_refusal(code, reason))
+    }
+}
+
+impl std::fmt::Display for ResumeFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResumeFailure::Error { code, reason } => write!(f, "error {code} \"{reason}\""),
+            ResumeFailure::Closed(why) => write!(f, "connection closed by the server ({why})"),
         }
     }
 }
@@ -240,27 +266,23 @@ impl Adapter for RocketChat {
             b.click(ui.get(&facts::UI_SUBMIT))
                 .await
                 .with_context(|| ui.describe(&facts::UI_SUBMIT))?;
-            let outcome = match b
+            let waited = b
                 .wait_any(
                     &[signed_in, ui.get(&facts::UI_LOGIN_ERROR)],
                     super::LOGIN_ANSWER_WAIT,
                 )
-                .await
+                .await;
+            let outcome = match super::login_answer(b, waited, user_field, || {
+                format!(
+                    "after submitting the login form neither {} nor {} appeared",
+                    ui.describe(&facts::UI_SIGNED_IN),
+                    ui.describe(&facts::UI_LOGIN_ERROR)
+                )
+            })
+            .await?
             {
-                Ok(i) => i,
-                // The form still there and nothing else: the page refused without a word.
-                Err(crate::browser::BrowserError::Timeout(_)) if b.is_visible(user_field).await => {
-                    return Ok(UiSignIn::Silent {
-                        waited: super::LOGIN_ANSWER_WAIT,
-                    });
-                }
-                Err(e) => {
-                    return Err(anyhow::Error::new(e).context(format!(
-                        "after submitting the login form neither {} nor {} appeared",
-                        ui.describe(&facts::UI_SIGNED_IN),
-                        ui.describe(&facts::UI_LOGIN_ERROR)
-                    )));
-                }
+                Ok(found) => found,
+                Err(silent) => return Ok(silent),
             };
             if outcome == 0 {
                 return Ok(UiSignIn::SignedIn);
@@ -490,7 +512,7 @@ impl Adapter for RocketChat {
                     )),
                 },
                 // Only Meteor's answers for a removed or expired token are a refusal.
-                Err(e) if facts::is_resume_refusal(&e) => Acceptance {
+                Err(e) if e.is_token_refusal() => Acceptance {
                     accepted: false,
                     evidence: format!("DDP login {{resume}} on {} → {e}", url.path()),
                 },
