@@ -150,7 +150,7 @@ pub const DEMO_PASSWORD: &str = "Drill-Demo-Passw0rd!";
 
 fn fail(msg: impl std::fmt::Display) -> i32 {
     eprintln!("sessiondrill: {msg}");
-    2
+    ExitCode::BadInput.code()
 }
 
 fn default_features() -> PathBuf {

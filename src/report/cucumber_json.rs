@@ -32,20 +32,13 @@ fn element(r: &ScenarioResult) -> Value {
         "tags": r.tags.iter().map(|t| json!({"name": format!("@{t}")})).collect::<Vec<_>>(),
         "steps": steps,
     });
-    match r.outcome {
-        Outcome::NotRun => {
-            e["description"] = json!(format!(
-                "not run: {}",
-                r.message.clone().unwrap_or_default()
-            ))
-        }
-        Outcome::NotApplicable => {
-            e["description"] = json!(format!(
-                "not applicable: {}",
-                r.message.clone().unwrap_or_default()
-            ))
-        }
-        _ => {}
+    let why = match r.outcome {
+        Outcome::NotRun => Some("not run"),
+        Outcome::NotApplicable => Some("not applicable"),
+        _ => None,
+    };
+    if let Some(why) = why {
+        e["description"] = json!(format!("{why}: {}", r.message.clone().unwrap_or_default()));
     }
     if !r.evidence.is_empty() {
         e["output"] = json!(r.evidence);

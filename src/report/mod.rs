@@ -132,10 +132,6 @@ impl RunReport {
         format!("{} passed, {failed} failed", self.count(Outcome::Passed))
     }
 
-    pub fn success(&self) -> bool {
-        self.exit_code() == ExitCode::Passed
-    }
-
     /// What the run means for CI: errors outrank findings ("could not judge" reads
     /// neither as insecure nor as secure); a run where nothing was judged is its own case.
     pub fn exit_code(&self) -> ExitCode {

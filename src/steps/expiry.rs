@@ -86,7 +86,7 @@ async fn keep_using(
             first_accepted = Some(format!(
                 "accepted at {:.1}s ({})",
                 elapsed.as_secs_f64(),
-                r.evidence
+                crate::model::brief(&r.evidence)
             ));
         }
         if elapsed >= until {

@@ -218,56 +218,56 @@ pub async fn accepted_by_api(w: &mut World, c: &Context) -> StepResult {
 
 pub async fn rejected_by_api(w: &mut World, c: &Context) -> StepResult {
     let role = capture(c, 1).unwrap_or("browser").to_string();
-    let (t, a) = (w.rt()?.clone(), w.adapter()?);
-    let base = w.baseline_of(&role, Channel::Api)?;
-    let cred = w.session(&role)?.clone();
-    let started = chrono::Utc::now();
-    let r = a.accepts(&t.target, &cred).await?;
-    let now = cred.since_capture(started);
-    if !r.accepted {
-        w.idle_refusal_judgeable(started)?;
-    }
-    if r.accepted {
-        Err(Failure::Finding(format!(
-            "the {role} session is still accepted by the API{}: {base} … still accepted at {now} ({})",
-            w.context_suffix(),
-            r.evidence
-        )))
-    } else {
-        w.note(format!(
-            "{role} session rejected by the API{}: {base} … refused at {now} ({})",
-            w.context_suffix(),
-            r.evidence
-        ));
-        Ok(())
-    }
+    let still = format!("the {role} session is still accepted by the API");
+    let refused = format!("{role} session rejected by the API");
+    expect_refusal(w, &role, Channel::Api, &still, &refused).await
 }
 
 pub async fn realtime_rejected(w: &mut World, c: &Context) -> StepResult {
     let role = capture(c, 1).unwrap_or("browser").to_string();
+    let still = format!("the realtime channel still accepts the {role} session");
+    let refused = format!("realtime channel refused the {role} session");
+    expect_refusal(w, &role, Channel::Realtime, &still, &refused).await
+}
+
+/// Replays the `role` session over `channel` and requires a refusal that rests on its
+/// baseline; after an idle wait, only one the absolute lifetime cannot explain. `still`
+/// and `refused` open the finding and the evidence line.
+async fn expect_refusal(
+    w: &mut World,
+    role: &str,
+    channel: Channel,
+    still: &str,
+    refused: &str,
+) -> StepResult {
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
-    let base = w.baseline_of(&role, Channel::Realtime)?;
-    let cred = w.session(&role)?.clone();
+    let base = w.baseline_of(role, channel)?;
+    let cred = w.session(role)?.clone();
     let started = chrono::Utc::now();
-    let r = a.realtime_accepts(&t.target, &cred).await?;
+    let r = match channel {
+        Channel::Api => a.accepts(&t.target, &cred).await?,
+        Channel::Realtime => a.realtime_accepts(&t.target, &cred).await?,
+        Channel::LongLived => {
+            return Err(Failure::Infra(
+                "long-lived credentials are judged by their own step".into(),
+            ));
+        }
+    };
     let now = cred.since_capture(started);
-    if !r.accepted {
-        w.idle_refusal_judgeable(started)?;
-    }
     if r.accepted {
-        Err(Failure::Finding(format!(
-            "the realtime channel still accepts the {role} session{}: {base} … still accepted at {now} ({})",
+        return Err(Failure::Finding(format!(
+            "{still}{}: {base} … still accepted at {now} ({})",
             w.context_suffix(),
             r.evidence
-        )))
-    } else {
-        w.note(format!(
-            "realtime channel refused the {role} session{}: {base} … refused at {now} ({})",
-            w.context_suffix(),
-            r.evidence
-        ));
-        Ok(())
+        )));
     }
+    w.idle_refusal_judgeable(started)?;
+    w.note(format!(
+        "{refused}{}: {base} … refused at {now} ({})",
+        w.context_suffix(),
+        r.evidence
+    ));
+    Ok(())
 }
 
 pub async fn realtime_closed(w: &mut World, c: &Context) -> StepResult {

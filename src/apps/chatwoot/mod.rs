@@ -132,6 +132,11 @@ impl Chatwoot {
         let pubsub = cred.extras.get("pubsub_token").ok_or_else(|| {
             anyhow!("no pubsub_token is known for this session (the profile could not be read)")
         })?;
+        if cred.part("account_id").is_none() {
+            bail!(
+                "no account_id is known for this session: RoomChannel needs it and would stay silent without it"
+            );
+        }
         let url = ws_url(t.url(), facts::CABLE);
         let origin = t.url().origin().ascii_serialization();
         let mut ws = JsonSocket::connect(
@@ -153,11 +158,6 @@ impl Chatwoot {
         {
             Received::Message(_) => {}
             other => bail!("ActionCable on {url} sent no welcome: {other:?}"),
-        }
-        if cred.part("account_id").is_none() {
-            bail!(
-                "no account_id is known for this session: RoomChannel needs it and would stay silent without it"
-            );
         }
         let number = |name: &str| {
             cred.part(name)
