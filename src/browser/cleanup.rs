@@ -13,11 +13,14 @@ use std::sync::Mutex;
 struct Registry {
     browsers: BTreeSet<u32>,
     drivers: BTreeSet<u32>,
+    /// Test servers (nginx, Redis, PostgreSQL) the reference targets run.
+    servers: BTreeSet<u32>,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     browsers: BTreeSet::new(),
     drivers: BTreeSet::new(),
+    servers: BTreeSet::new(),
 });
 
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
@@ -38,6 +41,23 @@ pub fn register_driver(pid: u32) {
 
 pub fn forget_driver(pid: u32) {
     registry().drivers.remove(&pid);
+}
+
+pub fn register_server(pid: u32) {
+    registry().servers.insert(pid);
+}
+
+pub fn forget_server(pid: u32) {
+    registry().servers.remove(&pid);
+}
+
+/// Kills every registered test server (on Ctrl-C, where destructors do not run).
+pub fn kill_servers() {
+    let servers = std::mem::take(&mut registry().servers);
+    for pid in servers {
+        kill(pid);
+    }
+    reap_orphans();
 }
 
 pub fn kill(pid: u32) {

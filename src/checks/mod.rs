@@ -3,7 +3,9 @@
 //! No I/O here. Every rule returns a [`Verdict`] that carries its evidence, so
 //! a failing scenario can show exactly what was seen.
 
+pub mod certificate;
 pub mod cookies;
+pub mod entropy;
 pub mod hsts;
 pub mod rails_cookie;
 pub mod redirect;

@@ -1,6 +1,8 @@
 //! Raw network probes: HTTP replays and realtime (websocket) channels.
 
 pub mod http;
+pub mod store;
+pub mod tls;
 pub mod ws;
 
 pub use http::{Http, ProbeError, Reply};

@@ -204,9 +204,10 @@ fn tls_config(insecure: bool) -> Result<rustls::ClientConfig, String> {
     }
 }
 
-/// Accepts any certificate; used only when the user declared the deployment a test one.
+/// Accepts any certificate; used only when the user declared the deployment a test one,
+/// and by the TLS probes, which judge the certificate separately.
 #[derive(Debug)]
-struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+pub(crate) struct AcceptAny(pub(crate) Arc<rustls::crypto::CryptoProvider>);
 
 impl rustls::client::danger::ServerCertVerifier for AcceptAny {
     fn verify_server_cert(

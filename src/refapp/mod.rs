@@ -9,6 +9,7 @@ pub mod chatwoot;
 pub mod cookie;
 pub mod rocketchat;
 pub mod serve;
+pub mod servers;
 pub mod tls;
 
 use std::collections::BTreeSet;

@@ -211,6 +211,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
                 }
                 ctx.browsers.shutdown();
                 cleanup::kill_all();
+                cleanup::kill_servers();
                 std::process::exit(130);
             }
         }
