@@ -219,11 +219,18 @@ pub async fn run_suite(args: RunArgs, default_posture: Posture) -> i32 {
             Ok(w) => w.unwrap_or_default(),
             Err(e) => return fail(e),
         };
-        let refs =
-            match reference::start(&AppId::ALL, posture, &weaknesses, reference::SCALED).await {
-                Ok(r) => r,
-                Err(e) => return fail(format!("cannot start the reference targets: {e:#}")),
-            };
+        let refs = match reference::start(
+            &AppId::ALL,
+            posture,
+            &weaknesses,
+            reference::SCALED,
+            true,
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => return fail(format!("cannot start the reference targets: {e:#}")),
+        };
         let title = format!(
             "No target configured: running against the built-in {} (time-scaled: idle timeout {}, maximum lifetime {}, grace {}).",
             refs.describe(),

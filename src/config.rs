@@ -58,6 +58,110 @@ pub struct TargetConfig {
     pub secret_key_base: Option<Secret>,
     /// Selectors and page texts, with the user's `[<app>.ui]` overrides.
     pub ui: crate::apps::ui::Ui,
+    /// Settings of the transport, token and store checks.
+    pub hardening: Hardening,
+}
+
+/// Settings of the transport, token-strength, brute-force and session-store checks.
+#[derive(Clone, Debug)]
+pub struct Hardening {
+    /// Extra trust anchors (PEM) for the certificate check: a private staging CA.
+    pub ca_pem: Option<String>,
+    /// A certificate expiring within this window is a finding.
+    pub cert_warn: Duration,
+    /// Session-store endpoints that must refuse clients without credentials.
+    pub stores: Vec<crate::probe::store::Store>,
+    /// Fresh tokens to collect for the strength analysis.
+    pub token_samples: usize,
+    /// The sign-in lockout bound: (wrong attempts, block period); the app's own when unset.
+    pub lockout: Option<(u32, Duration)>,
+}
+
+/// ASVS-minded default: warn a month ahead, as certificate monitors do.
+pub const CERT_WARN_DEFAULT: Duration = Duration::from_secs(30 * 86_400);
+/// Tokens collected from a configured target (each one a sign-in and a sign-out).
+pub const TOKEN_SAMPLES_DEFAULT: usize = 1_000;
+
+impl Default for Hardening {
+    fn default() -> Self {
+        Self {
+            ca_pem: None,
+            cert_warn: CERT_WARN_DEFAULT,
+            stores: Vec::new(),
+            token_samples: TOKEN_SAMPLES_DEFAULT,
+            lockout: None,
+        }
+    }
+}
+
+/// `10/5m`: attempts before the block, and how long the block lasts.
+fn parse_lockout(var: &str, s: &str) -> Result<(u32, Duration), ConfigError> {
+    let invalid = |m: String| ConfigError::Invalid {
+        var: var.to_string(),
+        message: m,
+    };
+    let (n, period) = s
+        .split_once('/')
+        .ok_or_else(|| invalid(format!("`{s}` is not attempts/period, e.g. 10/5m")))?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| invalid(format!("`{n}` is not a positive number of attempts")))?;
+    let period = duration::parse(period.trim()).map_err(|e| invalid(e.to_string()))?;
+    Ok((n, period))
+}
+
+fn hardening_from(
+    var: &dyn Fn(&str) -> String,
+    env: Env<'_>,
+    ft: &FileTarget,
+) -> Result<Hardening, ConfigError> {
+    let mut h = Hardening::default();
+    if let Some(path) = env(&var("CA_FILE")).or(ft.ca_file.clone()) {
+        let pem = std::fs::read_to_string(&path).map_err(|e| ConfigError::Invalid {
+            var: var("CA_FILE"),
+            message: format!("cannot read {path}: {e}"),
+        })?;
+        crate::checks::certificate::parse_pem(&pem).map_err(|m| ConfigError::Invalid {
+            var: var("CA_FILE"),
+            message: format!("{path}: {m}"),
+        })?;
+        h.ca_pem = Some(pem);
+    }
+    if let Some(w) = pick_duration(env, &var("CERT_WARN"), ft.cert_warn.clone())? {
+        h.cert_warn = w;
+    }
+    if let Some(list) = env(&var("STORE")).or(ft.store.clone()) {
+        h.stores = list
+            .split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(crate::probe::store::Store::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|message| ConfigError::Invalid {
+                var: var("STORE"),
+                message,
+            })?;
+    }
+    if let Some(n) = env(&var("TOKEN_SAMPLES")).or(ft.token_samples.map(|n| n.to_string())) {
+        h.token_samples = n
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n >= crate::checks::entropy::MIN_SAMPLES)
+            .ok_or_else(|| ConfigError::Invalid {
+                var: var("TOKEN_SAMPLES"),
+                message: format!(
+                    "`{n}` is not a number of tokens of at least {}",
+                    crate::checks::entropy::MIN_SAMPLES
+                ),
+            })?;
+    }
+    if let Some(l) = env(&var("LOCKOUT")).or(ft.lockout.clone()) {
+        h.lockout = Some(parse_lockout(&var("LOCKOUT"), &l)?);
+    }
+    Ok(h)
 }
 
 impl TargetConfig {
@@ -133,6 +237,12 @@ struct FileTarget {
     insecure_tls: Option<bool>,
     expiry_slack: Option<String>,
     secret_key_base: Option<String>,
+    ca_file: Option<String>,
+    cert_warn: Option<String>,
+    /// Comma-separated store URLs.
+    store: Option<String>,
+    token_samples: Option<usize>,
+    lockout: Option<String>,
     ui: Option<std::collections::BTreeMap<String, String>>,
 }
 
@@ -260,6 +370,7 @@ fn target_from(
         AppId::Chatwoot => "EMAIL",
     };
     let var = |suffix: &str| format!("{prefix}_{suffix}");
+    let hardening = hardening_from(&var, env, &ft)?;
     let url = env(&var("URL")).or(ft.url);
     let login = env(&var(login_key)).or(ft.user).or(ft.email);
     let password = env(&var("PASSWORD")).or(ft.password);
@@ -314,6 +425,7 @@ fn target_from(
             .or(ft.secret_key_base)
             .map(Secret::new),
         ui,
+        hardening,
     }))
 }
 

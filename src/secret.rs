@@ -68,9 +68,21 @@ fn prefix_len(value: &str) -> usize {
 }
 
 /// Remembers secrets and removes them from text. Cheap to clone (shared).
+///
+/// Scrubbing looks up every window of each known length in a map, so its cost does
+/// not grow with the number of secrets (a token-strength run registers thousands).
 #[derive(Clone, Default)]
 pub struct Masker {
-    known: Arc<Mutex<Vec<String>>>,
+    known: Arc<Mutex<Known>>,
+}
+
+#[derive(Default)]
+struct Known {
+    /// Each secret, and its percent-encoded form, to the masked original.
+    forms: std::collections::HashMap<String, String>,
+    /// The lengths of the forms, longest first, so a secret containing another is
+    /// replaced whole.
+    lengths: std::collections::BTreeSet<std::cmp::Reverse<usize>>,
 }
 
 impl Masker {
@@ -89,26 +101,38 @@ impl Masker {
             return;
         }
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        if !known.iter().any(|k| k == value) {
-            known.push(value.to_string());
-            // Longest first, so a secret containing another is replaced whole.
-            known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+        if known.forms.contains_key(value) {
+            return;
+        }
+        let masked = mask(value);
+        let encoded = url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
+        for form in [value.to_string(), encoded] {
+            known.lengths.insert(std::cmp::Reverse(form.len()));
+            known.forms.entry(form).or_insert_with(|| masked.clone());
         }
     }
 
     /// Replaces every known secret, and its percent-encoded form, in `text`.
     pub fn scrub(&self, text: &str) -> String {
         let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = text.to_string();
-        for value in known.iter() {
-            if out.contains(value.as_str()) {
-                out = out.replace(value.as_str(), &mask(value));
+        if known.forms.is_empty() {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut i = 0;
+        'scan: while i < text.len() {
+            for std::cmp::Reverse(len) in known.lengths.iter().copied() {
+                if let Some(window) = text.get(i..i + len)
+                    && let Some(masked) = known.forms.get(window)
+                {
+                    out.push_str(masked);
+                    i += len;
+                    continue 'scan;
+                }
             }
-            let encoded =
-                url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
-            if encoded != *value && out.contains(encoded.as_str()) {
-                out = out.replace(encoded.as_str(), &mask(value));
-            }
+            let ch = text[i..].chars().next().unwrap_or(' ');
+            out.push(ch);
+            i += ch.len_utf8();
         }
         out
     }
@@ -116,7 +140,7 @@ impl Masker {
 
 impl fmt::Debug for Masker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.known.lock().map(|k| k.len()).unwrap_or(0);
+        let n = self.known.lock().map(|k| k.forms.len()).unwrap_or(0);
         write!(f, "Masker({n} secrets)")
     }
 }

@@ -121,6 +121,9 @@ fn readme_findings(app: AppId) -> BTreeSet<String> {
         .collect()
 }
 
+/// Tokens a weakness run collects for the strength check.
+const WEAKNESS_TOKEN_SAMPLES: usize = 2_000;
+
 async fn run_against(
     browsers: Arc<Browsers>,
     name: &str,
@@ -133,11 +136,20 @@ async fn run_against(
         Some(w) => Weakness::parse_list(w)?,
         None => Default::default(),
     };
-    let refs = reference::start(apps, posture, &weaknesses, reference::SCALED)
+    // Session stores (real servers) only where the store check runs.
+    let stores = tags.is_none_or(|t| t.contains("@store"));
+    let refs = reference::start(apps, posture, &weaknesses, reference::SCALED, stores)
         .await
         .map_err(|e| format!("{name}: {e:#}"))?;
+    let mut targets = refs.configs.clone();
+    if weakness.is_some() {
+        // A weakness shows in far fewer tokens; the full 20,000 run in the posture runs.
+        for t in &mut targets {
+            t.hardening.token_samples = WEAKNESS_TOKEN_SAMPLES;
+        }
+    }
     let config = Config {
-        targets: refs.configs.clone(),
+        targets,
         ..Config::default()
     };
     // A weakness run judges only its own application's scenarios.

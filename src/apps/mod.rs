@@ -273,6 +273,16 @@ pub trait Adapter: Send + Sync {
         password: &'a Secret,
     ) -> Fut<'a, ApiSignIn>;
 
+    /// The raw answer of the API's "who am I" request for `cred`, and its path.
+    fn who_am_i<'a>(
+        &'a self,
+        t: &'a Target,
+        cred: &'a Credential,
+    ) -> Fut<'a, (Reply, &'static str)>;
+
+    /// The path of the realtime channel's websocket (its TLS endpoint is probed too).
+    fn realtime_path(&self) -> &'static str;
+
     /// Replays `cred` against the API's "who am I" request. Accepted: 200. Refused: only
     /// the application's documented refusal (status and body). Anything else is an error.
     fn accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance>;

@@ -89,10 +89,13 @@ impl Legacy {
 const SUITES: &[u16] = &[
     0xc00a, 0xc009, 0xc014, 0xc013, 0x0039, 0x0033, 0x0035, 0x002f, 0x000a,
 ];
-/// The wider offer after a "no shared cipher": RC4, 3DES and Camellia variants too.
+/// The wider offer after a "no shared cipher": RC4, 3DES and Camellia variants, and
+/// TLS 1.2's AEAD suites, so a server that only knows those answers about the version
+/// (alert 70) instead of the suites.
 const WIDER: &[u16] = &[
-    0xc008, 0xc012, 0xc007, 0xc011, 0x0016, 0x0088, 0x0045, 0x0084, 0x0041, 0x0005, 0x0004, 0x0038,
-    0x0032, 0x0013, 0x009a, 0x0099, 0x0096,
+    0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0x009e, 0x009f, 0x009c, 0x009d, 0xc008, 0xc012,
+    0xc007, 0xc011, 0x0016, 0x0088, 0x0045, 0x0084, 0x0041, 0x0005, 0x0004, 0x0038, 0x0032, 0x0013,
+    0x009a, 0x0099, 0x0096,
 ];
 /// Renegotiation SCSV (RFC 5746), as real clients of the era send.
 const SCSV: u16 = 0x00ff;
@@ -126,6 +129,17 @@ pub fn client_hello(version: u16, host: &str, wide: bool) -> Vec<u8> {
     extension(&mut ext, 0x000a, &g);
     // ec_point_formats: uncompressed.
     extension(&mut ext, 0x000b, &[1, 0]);
+    if wide {
+        // signature_algorithms: TLS 1.0 servers ignore it, but a TLS 1.2-only server
+        // without it answers "handshake failure" instead of naming the version.
+        let schemes: [u16; 6] = [0x0403, 0x0804, 0x0401, 0x0503, 0x0203, 0x0201];
+        let mut sa = Vec::new();
+        put16(&mut sa, schemes.len() * 2);
+        for x in schemes {
+            put16(&mut sa, x as usize);
+        }
+        extension(&mut ext, 0x000d, &sa);
+    }
     let mut body = Vec::new();
     put16(&mut body, version as usize);
     let mut random = [0u8; 32];

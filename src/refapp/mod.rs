@@ -7,10 +7,12 @@
 
 pub mod chatwoot;
 pub mod cookie;
+pub mod mongo;
 pub mod rocketchat;
 pub mod serve;
 pub mod servers;
 pub mod tls;
+pub mod tokens;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -97,6 +99,16 @@ weaknesses! {
     PlantedTokenAlsoValid = "planted-token-also-valid": "a token planted before sign-in is not adopted, but becomes valid beside the new one",
     RefusesEveryReplay = "refuses-every-replay": "mirror case: every replayed credential is refused from the start, as a wrong header name would make it look",
     RealtimeSilent = "realtime-silent": "mirror case: the realtime channel stays alive but never answers a sign-in",
+    LegacyTls = "legacy-tls": "Debian's nginx in front speaks TLS 1.0 and 1.1 (ssl_ciphers DEFAULT:@SECLEVEL=0)",
+    ExpiredCertificate = "expired-certificate": "the certificate expired two days ago",
+    CertificateExpiringSoon = "certificate-expiring-soon": "the certificate expires in 10 days",
+    CertificateWrongHost = "certificate-wrong-host": "the certificate is issued for another host name",
+    UntrustedCertificate = "untrusted-certificate": "the certificate is self-signed",
+    OpenSessionStore = "open-session-store": "the session stores answer clients without credentials",
+    CounterTokens = "counter-tokens": "session tokens are a counter",
+    TimestampTokens = "timestamp-tokens": "session tokens are a timestamp and 16 random bits",
+    ShortRandomTokens = "short-random-tokens": "session tokens carry 64 random bits, the rest fixed",
+    CacheableSessionData = "cacheable-session-data": "answers carrying session data may be cached (max-age=0, private, must-revalidate)",
 }
 
 impl Weakness {
@@ -192,6 +204,9 @@ pub struct RefOptions {
     pub throttle_period: Option<Duration>,
     /// Where the target records every secret it hands out or is given.
     pub ledger: Ledger,
+    /// Start session stores beside the target (real Redis and PostgreSQL for Chatwoot,
+    /// an OP_MSG responder for Rocket.Chat's MongoDB).
+    pub stores: bool,
 }
 
 impl RefOptions {
@@ -213,6 +228,7 @@ impl RefOptions {
             throttle_loopback: false,
             throttle_period: None,
             ledger: Ledger::default(),
+            stores: false,
         }
     }
 
@@ -234,12 +250,17 @@ impl RefOptions {
 /// A running reference target; dropping it stops its servers.
 pub struct RefApp {
     pub app: AppId,
+    /// What a configuration pointed at this target needs for the transport, token and
+    /// store checks: the CA it trusts, its stores, how many tokens to sample.
+    pub hardening: crate::config::Hardening,
+    /// Real servers running for it (nginx in front, session stores); killed on drop.
+    pub servers: Vec<servers::Server>,
     /// Every secret this target handed out or was given.
     pub ledger: Ledger,
     pub https_url: Url,
     pub http_url: Url,
     pub label: String,
-    tasks: Vec<AbortHandle>,
+    pub(crate) tasks: Vec<AbortHandle>,
 }
 
 impl RefApp {
@@ -257,6 +278,11 @@ impl RefApp {
         };
         Self {
             app,
+            hardening: crate::config::Hardening {
+                token_samples: crate::checks::entropy::FIPS_BLOCK,
+                ..Default::default()
+            },
+            servers: Vec::new(),
             ledger: Ledger::default(),
             https_url: url("https", https.port()),
             http_url: url("http", http.port()),
@@ -298,11 +324,34 @@ pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
         );
     }
     let ledger = opts.ledger.clone();
+    let (stores, open) = (
+        opts.stores,
+        opts.has(Weakness::OpenSessionStore)
+            || (opts.app == AppId::RocketChat && opts.posture == Posture::AsShipped),
+    );
+    let app_id = opts.app;
     let mut app = match opts.app {
         AppId::RocketChat => rocketchat::start(opts).await?,
         AppId::Chatwoot => chatwoot::start(opts).await?,
     };
     app.ledger = ledger;
+    if stores {
+        // Rocket.Chat's official compose runs MongoDB without authentication; Chatwoot's
+        // gives Redis and PostgreSQL passwords.
+        match app_id {
+            AppId::RocketChat => {
+                let (task, store) = mongo::spawn(open).await?;
+                app.tasks.push(task);
+                app.hardening.stores.push(store);
+            }
+            AppId::Chatwoot => {
+                let (redis, r) = servers::redis(open).await?;
+                let (pg, p) = servers::postgres(open).await?;
+                app.servers.extend([redis, pg]);
+                app.hardening.stores.extend([r, p]);
+            }
+        }
+    }
     Ok(app)
 }
 

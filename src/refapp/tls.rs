@@ -3,7 +3,7 @@
 //! cannot stall the others.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -12,24 +12,96 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-/// A self-signed certificate for `hosts` (browsers accept it with acceptInsecureCerts).
-pub fn acceptor(hosts: &[String]) -> anyhow::Result<TlsAcceptor> {
+/// Which certificate a reference target presents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertKind {
+    /// Issued by the reference CA for the target's names, valid for 90 days.
+    Valid,
+    Expired,
+    /// Valid, but for only 10 more days (inside the default 30-day warning window).
+    ExpiringSoon,
+    /// Issued for another host name.
+    WrongHost,
+    /// Self-signed: no chain to any trusted root.
+    Untrusted,
+}
+
+/// A reference target's TLS identity: the acceptor, and the PEM a front server or a
+/// client that must trust it needs.
+pub struct Certified {
+    pub acceptor: TlsAcceptor,
+    pub cert_pem: String,
+    pub key_pem: String,
+    /// The reference CA, which a reference target's configuration trusts.
+    pub ca_pem: String,
+}
+
+/// The reference CA, one per process: reference targets' configurations trust it as a
+/// user's configuration trusts a private staging CA.
+static CA: LazyLock<Result<rcgen::CertifiedIssuer<'static, rcgen::KeyPair>, String>> =
+    LazyLock::new(|| {
+        let mut params =
+            rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "sessiondrill reference CA");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        let key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
+        rcgen::CertifiedIssuer::self_signed(params, key).map_err(|e| e.to_string())
+    });
+
+/// A certificate of `kind` for `hosts` (plus localhost), and its acceptor.
+pub fn certify(hosts: &[String], kind: CertKind) -> anyhow::Result<Certified> {
+    let ca = CA
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("cannot create the reference CA: {e}"))?;
     let mut names = hosts.to_vec();
     names.push("localhost".into());
-    let certified = rcgen::generate_simple_self_signed(names)?;
-    let cert = CertificateDer::from(certified.cert.der().to_vec());
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        certified.signing_key.serialize_der(),
-    ));
+    if kind == CertKind::WrongHost {
+        names = vec!["elsewhere.test".into()];
+    }
+    let now = chrono::Utc::now();
+    let mut params = rcgen::CertificateParams::new(names)?;
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        hosts.first().cloned().unwrap_or_default(),
+    );
+    let days = chrono::Duration::days;
+    let ymd = |t: chrono::DateTime<chrono::Utc>| {
+        use chrono::Datelike;
+        rcgen::date_time_ymd(t.year(), t.month() as u8, t.day() as u8)
+    };
+    (params.not_before, params.not_after) = match kind {
+        CertKind::Expired => (ymd(now - days(90)), ymd(now - days(2))),
+        CertKind::ExpiringSoon => (ymd(now - days(80)), ymd(now + days(10))),
+        _ => (ymd(now - days(1)), ymd(now + days(90))),
+    };
+    let key = rcgen::KeyPair::generate()?;
+    let cert = if kind == CertKind::Untrusted {
+        params.self_signed(&key)?
+    } else {
+        params.signed_by(&key, ca)?
+    };
+    let der = CertificateDer::from(cert.der().to_vec());
+    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
     let provider = rustls::crypto::CryptoProvider::get_default()
         .cloned()
         .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
-        .with_single_cert(vec![cert], key)?;
+        .with_single_cert(vec![der], key_der)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(TlsAcceptor::from(Arc::new(config)))
+    Ok(Certified {
+        acceptor: TlsAcceptor::from(Arc::new(config)),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        ca_pem: ca.pem(),
+    })
 }
 
 /// Accepts TCP connections and completes TLS handshakes in the background.

@@ -59,6 +59,7 @@ pub fn options(
     let mut opts = RefOptions::new(app, posture, login, crate::apps::strong_password());
     opts.weaknesses = weaknesses.clone();
     opts.sweep_interval = Some(SWEEP);
+    opts.stores = true;
     if posture == Posture::Hardened {
         opts.idle_timeout = Some(expect.idle_timeout);
         opts.max_lifetime = Some(expect.max_lifetime);
@@ -92,16 +93,19 @@ pub async fn start_one(
         description: Some(format!("reference target ({})", r.label)),
         secret_key_base,
         ui: crate::apps::ui::Ui::new(app.tag(), Default::default()),
+        hardening: r.hardening.clone(),
     };
     Ok((r, config))
 }
 
-/// Starts one reference target per application that has one.
+/// Starts one reference target per application that has one; `stores` starts their
+/// session stores beside them (real Redis and PostgreSQL take about a second).
 pub async fn start(
     apps: &[AppId],
     posture: Posture,
     weaknesses: &BTreeSet<Weakness>,
     expect: Expectations,
+    stores: bool,
 ) -> anyhow::Result<ReferenceTargets> {
     let mut running = Vec::new();
     let mut configs = Vec::new();
@@ -109,7 +113,9 @@ pub async fn start(
         if crate::apps::adapter(app).is_none() {
             continue;
         }
-        let (r, config) = start_one(options(app, posture, weaknesses, expect), expect).await?;
+        let mut opts = options(app, posture, weaknesses, expect);
+        opts.stores = stores;
+        let (r, config) = start_one(opts, expect).await?;
         configs.push(config);
         running.push(r);
     }

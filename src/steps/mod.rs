@@ -9,6 +9,9 @@ pub mod password;
 pub mod regeneration;
 pub mod server_side;
 pub mod session;
+pub mod store;
+pub mod tls;
+pub mod tokens;
 pub mod transport;
 pub mod world;
 
@@ -150,6 +153,12 @@ bind! {
     session_replaced => server_side::server_session_replaced,
     long_lived_rejected => server_side::long_lived_rejected,
     known_secret => server_side::not_sealed_with_known_secret,
+    only_modern_tls => tls::only_modern_tls,
+    certificate_sound => tls::certificate_sound,
+    stores_refuse => store::stores_refuse,
+    collect_tokens => tokens::collect_tokens,
+    tokens_strong => tokens::tokens_strong,
+    not_cacheable => tokens::not_cacheable,
 }
 
 macro_rules! role {
@@ -704,6 +713,78 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         run: known_secret,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "only TLS 1.2 or newer is accepted",
+        pattern: "only TLS 1.2 or newer is accepted",
+        example: "Then only TLS 1.2 or newer is accepted",
+        help: "On the application's and its websocket's TLS endpoints: a real TLS 1.2 or 1.3 handshake completes (the control), and a hand-written TLS 1.0 and 1.1 ClientHello is refused.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        run: only_modern_tls,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the certificate is trusted, valid for the host and not about to expire",
+        pattern: "the certificate is trusted, valid for the host and not about to expire",
+        example: "Then the certificate is trusted, valid for the host and not about to expire",
+        help: "Validates the presented chain against the platform's roots (plus `ca_file`), for the host, now and at the end of the warning window (`cert_warn`, default 30 days).",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        run: certificate_sound,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the session stores refuse clients without credentials",
+        pattern: "the session stores refuse clients without credentials",
+        example: "Then the session stores refuse clients without credentials",
+        help: "Asks each configured store (`SESSIONDRILL_<APP>_STORE`) without credentials: Redis PING must answer NOAUTH, PostgreSQL must ask for a password, MongoDB must refuse listDatabases.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        run: stores_refuse,
+    },
+    StepDef {
+        kind: Kind::When,
+        phrase: "I collect fresh session tokens through the API",
+        pattern: "I collect fresh session tokens through the API",
+        example: "When I collect fresh session tokens through the API",
+        help: "Signs in through the API `token_samples` times (default 1,000; 20,000 on reference targets), respecting the sign-in throttle, and signs every session out again.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        run: collect_tokens,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the tokens show no statistical weakness and at least 128 effective bits",
+        pattern: "the tokens show no statistical weakness and at least 128 effective bits",
+        example: "Then the tokens show no statistical weakness and at least 128 effective bits",
+        help: "Decodes the tokens and tests every bit position with the FIPS 140-2 tests, as Burp Sequencer does; effective bits are the positions that pass. Statistics prove weakness only.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        run: tokens_strong,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "answers carrying the (browser|API|second) session's data are not cacheable",
+        pattern: role!("answers carrying the ", " session's data are not cacheable"),
+        example: "Then answers carrying the API session's data are not cacheable",
+        help: "The API's own \"who am I\" answer for the session (which must be accepted) carries Cache-Control: no-store, or private, no-cache with Pragma: no-cache.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        run: not_cacheable,
     },
 ];
 

@@ -113,6 +113,8 @@ pub struct World {
     /// Sessions this scenario created, signed out at its end (no litter on staging).
     pub created: Vec<Credential>,
     guard: Option<AccountGuard>,
+    /// Fresh tokens collected for the strength analysis (never printed).
+    pub tokens: Vec<String>,
     /// Channels this scenario's refusal steps judge: each captured session gets a baseline on them.
     pub needs: std::collections::BTreeSet<Channel>,
     /// Holds the account alone (a password change): others wait, so it does not queue for browsers.

@@ -34,8 +34,96 @@ const REALTIME_STILL: &str = "the realtime channel still accepts the * session*:
 
 const NO_HOST_PREFIX: &str = "*: no __Host- prefix: nothing stops a sibling subdomain or plain-HTTP page from overwriting it [ASVS 3.4.4]";
 
+const CERT: &str = "certificate";
+const CERT_STEP: &str = "the certificate is trusted, valid for the host and not about to expire";
+const TOKENS: &str = "token-strength";
+const TOKENS_STEP: &str = "the tokens show no statistical weakness and at least 128 effective bits";
+const TOKENS_BELOW_64: &str = "session tokens: about * effective bits of * (* bit positions pass the FIPS 140-2 tests over * tokens); at least 64 are required [ASVS 3.2.2]";
+
 /// Weaknesses both reference targets have.
 pub const SHARED: &[Case] = &[
+    Case {
+        weakness: "legacy-tls",
+        tags: "@tls",
+        fails: &[e(
+            "tls-versions",
+            "only TLS 1.2 or newer is accepted",
+            "*: TLS 1.0 accepted (ServerHello 0x0301, cipher suite 0x*) [ASVS 9.1.2]\n*: TLS 1.1 accepted (ServerHello 0x0302, cipher suite 0x*) [ASVS 9.1.2]",
+        )],
+    },
+    Case {
+        weakness: "expired-certificate",
+        tags: "@tls",
+        fails: &[e(
+            CERT,
+            CERT_STEP,
+            "*: the certificate expired * [ASVS 9.1.2]",
+        )],
+    },
+    Case {
+        weakness: "certificate-expiring-soon",
+        tags: "@tls",
+        fails: &[e(
+            CERT,
+            CERT_STEP,
+            "*: the certificate expires *, within the 30-day warning window [ASVS 5.0 12.2.2]",
+        )],
+    },
+    Case {
+        weakness: "certificate-wrong-host",
+        tags: "@tls",
+        fails: &[e(
+            CERT,
+            CERT_STEP,
+            "*: the certificate is not valid for *.test (it names *elsewhere.test*) [ASVS 9.1.2]",
+        )],
+    },
+    Case {
+        weakness: "untrusted-certificate",
+        tags: "@tls",
+        fails: &[e(
+            CERT,
+            CERT_STEP,
+            "*: the certificate chain does not lead to a trusted root * [ASVS 5.0 12.2.2]",
+        )],
+    },
+    Case {
+        weakness: "open-session-store",
+        tags: "@store",
+        fails: &[e(
+            "session-store",
+            "the session stores refuse clients without credentials",
+            "*: answers a client without credentials: * [ASVS 5.0 13.2.1]",
+        )],
+    },
+    Case {
+        weakness: "counter-tokens",
+        tags: "@check-token-strength",
+        fails: &[e(TOKENS, TOKENS_STEP, TOKENS_BELOW_64)],
+    },
+    Case {
+        weakness: "timestamp-tokens",
+        tags: "@check-token-strength",
+        fails: &[e(TOKENS, TOKENS_STEP, TOKENS_BELOW_64)],
+    },
+    Case {
+        weakness: "short-random-tokens",
+        tags: "@check-token-strength",
+        fails: &[e(
+            TOKENS,
+            TOKENS_STEP,
+            "session tokens: about 6* effective bits of * (6* of * bit positions pass the FIPS 140-2 tests over * tokens); at least 128 are required [ASVS 5.0 7.2.3]",
+        )],
+    },
+    Case {
+        weakness: "cacheable-session-data",
+        tags: "@check-not-cacheable",
+        fails: &[e(
+            "not-cacheable",
+            "answers carrying the API session's data are not cacheable",
+            "GET * (the signed-in user's data): Cache-Control: max-age=0, private, must-revalidate: browsers and proxies may keep this answer; send Cache-Control: no-store [ASVS 8.2.1]",
+        )],
+    },
     Case {
         weakness: "logout-keeps-token",
         tags: "@logout",

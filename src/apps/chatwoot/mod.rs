@@ -497,7 +497,11 @@ impl Adapter for Chatwoot {
         })
     }
 
-    fn accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance> {
+    fn who_am_i<'a>(
+        &'a self,
+        t: &'a Target,
+        cred: &'a Credential,
+    ) -> Fut<'a, (crate::probe::Reply, &'static str)> {
         Box::pin(async move {
             t.remember(cred);
             let r = t
@@ -507,6 +511,17 @@ impl Adapter for Chatwoot {
                     t.http.request(Method::GET, facts::VALIDATE_TOKEN),
                 ))
                 .await?;
+            Ok((r, facts::VALIDATE_TOKEN))
+        })
+    }
+
+    fn realtime_path(&self) -> &'static str {
+        facts::CABLE
+    }
+
+    fn accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance> {
+        Box::pin(async move {
+            let (r, _) = self.who_am_i(t, cred).await?;
             super::judge_replay(t, &r, facts::VALIDATE_TOKEN, &|r| {
                 r.status == 401 && super::body_says(r, &["errors"], facts::MSG_VALIDATE_INVALID)
             })

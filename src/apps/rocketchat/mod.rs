@@ -447,7 +447,11 @@ impl Adapter for RocketChat {
         })
     }
 
-    fn accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance> {
+    fn who_am_i<'a>(
+        &'a self,
+        t: &'a Target,
+        cred: &'a Credential,
+    ) -> Fut<'a, (crate::probe::Reply, &'static str)> {
         Box::pin(async move {
             t.remember(cred);
             let r = t
@@ -457,6 +461,17 @@ impl Adapter for RocketChat {
                     t.http.request(Method::GET, facts::ME),
                 ))
                 .await?;
+            Ok((r, facts::ME))
+        })
+    }
+
+    fn realtime_path(&self) -> &'static str {
+        facts::WEBSOCKET
+    }
+
+    fn accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance> {
+        Box::pin(async move {
+            let (r, _) = self.who_am_i(t, cred).await?;
             super::judge_replay(t, &r, facts::ME, &|r| {
                 r.status == 401
                     && super::body_says(r, &["message", "error"], facts::MSG_NOT_LOGGED_IN)

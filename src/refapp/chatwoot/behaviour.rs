@@ -187,6 +187,17 @@ impl Behaviour {
             | SilentLoginError
             | PlantedTokenAlsoValid
             | RefusesEveryReplay
+            // Served the same way by both (`refapp::serve`, `tokens`, `start`).
+            | LegacyTls
+            | ExpiredCertificate
+            | CertificateExpiringSoon
+            | CertificateWrongHost
+            | UntrustedCertificate
+            | OpenSessionStore
+            | CounterTokens
+            | TimestampTokens
+            | ShortRandomTokens
+            | CacheableSessionData
             | RealtimeSilent => {}
             NoHttpOnly | NoSecure | NoSameSite | NoHostPrefix | BroadCookieScope
             | LoginViaUrlToken => {}

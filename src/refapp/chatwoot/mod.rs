@@ -59,7 +59,7 @@ pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
     store.add_user(&opts.login, "Drill Agent", opts.password.expose());
 
     let (https, http) = super::serve::bind(&opts).await?;
-    let (https_addr, http_addr) = (https.local_addr()?, http.local_addr()?);
+    let http_addr = http.local_addr()?;
     let state = AppState {
         store,
         behaviour: behaviour.clone(),
@@ -69,16 +69,29 @@ pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
         app: app(state),
         hsts: behaviour.hsts,
         https_redirect: behaviour.https_redirect,
+        cache_control: if opts.has(super::Weakness::CacheableSessionData) {
+            super::serve::RAILS_DEFAULT_CACHE
+        } else {
+            if opts.posture == super::Posture::Hardened {
+                super::serve::NO_STORE
+            } else {
+                super::serve::RAILS_DEFAULT_CACHE
+            }
+        },
     };
-    let tasks = super::serve::spawn(&opts, https, http, serving)?;
-    Ok(RefApp::new(
+    let spawned = super::serve::spawn(&opts, https, http, serving).await?;
+    let tasks = spawned.tasks;
+    let mut app = RefApp::new(
         opts.app,
-        https_addr,
+        spawned.https,
         http_addr,
         &opts.host,
         behaviour.label.clone(),
         tasks,
-    ))
+    );
+    app.hardening.ca_pem = Some(spawned.ca_pem);
+    app.servers.extend(spawned.front);
+    Ok(app)
 }
 
 fn app(state: AppState) -> Router {

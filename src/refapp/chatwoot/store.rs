@@ -180,7 +180,10 @@ impl Store {
         {
             p
         } else {
-            (self.issue(urlsafe_token()), self.issue(urlsafe_token()))
+            (
+                self.issue(crate::refapp::tokens::mint(&self.behaviour.weaknesses, 16)),
+                self.issue(urlsafe_token()),
+            )
         };
         let (token, client) = pair.clone();
         let now = Utc::now();

@@ -173,6 +173,17 @@ impl Behaviour {
             | SilentLoginError
             | PlantedTokenAlsoValid
             | RefusesEveryReplay
+            // Served the same way by both (`refapp::serve`, `tokens`, `start`).
+            | LegacyTls
+            | ExpiredCertificate
+            | CertificateExpiringSoon
+            | CertificateWrongHost
+            | UntrustedCertificate
+            | OpenSessionStore
+            | CounterTokens
+            | TimestampTokens
+            | ShortRandomTokens
+            | CacheableSessionData
             | RealtimeSilent => {}
         }
     }

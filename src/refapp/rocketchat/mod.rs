@@ -33,7 +33,7 @@ pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
     store.add_user(&opts.login, &email, opts.password.expose());
 
     let (https, http) = super::serve::bind(&opts).await?;
-    let (https_addr, http_addr) = (https.local_addr()?, http.local_addr()?);
+    let http_addr = http.local_addr()?;
     let state = AppState {
         store: store.clone(),
         behaviour: behaviour.clone(),
@@ -42,8 +42,14 @@ pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
         app: app(state),
         hsts: behaviour.hsts,
         https_redirect: behaviour.https_redirect,
+        cache_control: if opts.has(super::Weakness::CacheableSessionData) {
+            super::serve::RAILS_DEFAULT_CACHE
+        } else {
+            super::serve::NO_STORE
+        },
     };
-    let mut tasks = super::serve::spawn(&opts, https, http, serving)?;
+    let spawned = super::serve::spawn(&opts, https, http, serving).await?;
+    let mut tasks = spawned.tasks;
     // Meteor's `_expireTokens` interval.
     let interval = behaviour.sweep_interval;
     let sweep = tokio::spawn(async move {
@@ -55,14 +61,17 @@ pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
         }
     });
     tasks.push(sweep.abort_handle());
-    Ok(RefApp::new(
+    let mut app = RefApp::new(
         opts.app,
-        https_addr,
+        spawned.https,
         http_addr,
         &opts.host,
         behaviour.label.clone(),
         tasks,
-    ))
+    );
+    app.hardening.ca_pem = Some(spawned.ca_pem);
+    app.servers.extend(spawned.front);
+    Ok(app)
 }
 
 fn app(state: AppState) -> Router {

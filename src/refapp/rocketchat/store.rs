@@ -171,7 +171,9 @@ impl Store {
         let adopted = planted
             .filter(|p| self.behaviour.adopt_planted && p.len() >= 20)
             .map(str::to_string);
-        let token = adopted.or(reused).unwrap_or_else(random_secret);
+        let token = adopted
+            .or(reused)
+            .unwrap_or_else(|| crate::refapp::tokens::mint(&self.behaviour.weaknesses, 32));
         self.behaviour.ledger.record(&token);
         let hashed = facts::hash_token(&token);
         let now = Utc::now();

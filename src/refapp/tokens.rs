@@ -1,0 +1,37 @@
+//! Session tokens as the stand-ins mint them: random as the real apps do, or with one
+//! of the weaknesses the token-strength check must catch.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine as _;
+
+use super::Weakness;
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// `len` bytes as base64url without padding (Meteor's `Random.secret()` with 32,
+/// Ruby's `SecureRandom.urlsafe_base64` with 16).
+pub fn mint(weaknesses: &std::collections::BTreeSet<Weakness>, len: usize) -> String {
+    let mut b = vec![0u8; len];
+    if weaknesses.contains(&Weakness::CounterTokens) {
+        // A counter, started somewhere unguessable-looking.
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let start = 0x5eed_0000_0000u64;
+        let at = len.saturating_sub(8);
+        b[at..].copy_from_slice(&(start + n).to_be_bytes()[8 - (len - at)..]);
+    } else if weaknesses.contains(&Weakness::TimestampTokens) {
+        // Milliseconds since the epoch, then 16 random bits, then nothing.
+        let ms = chrono::Utc::now().timestamp_millis() as u64;
+        b[..8].copy_from_slice(&ms.to_be_bytes());
+        rand::fill(&mut b[8..10]);
+    } else if weaknesses.contains(&Weakness::ShortRandomTokens) {
+        // 64 random bits; the rest a fixed pattern.
+        rand::fill(&mut b[..8]);
+        for (i, x) in b[8..].iter_mut().enumerate() {
+            *x = 0xa5 ^ i as u8;
+        }
+    } else {
+        rand::fill(&mut b[..]);
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}

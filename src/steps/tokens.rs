@@ -1,0 +1,134 @@
+//! Tokens: strength over many fresh sign-ins (ASVS 3.2.2, 5.0 7.2.3; WSTG-SESS-01) and
+//! answers carrying session data kept out of caches (ASVS 8.2.1; WSTG-SESS-04).
+
+use std::time::Instant;
+
+use cucumber::step::Context;
+use futures::StreamExt;
+
+use super::world::{Failure, StepResult, World};
+use crate::apps::ApiSignIn;
+use crate::checks::{Verdict, entropy};
+
+/// Sign-ins (and sign-outs) in flight at once while collecting.
+const COLLECT_AT_ONCE: usize = 8;
+
+pub async fn collect_tokens(w: &mut World, _c: &Context) -> StepResult {
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let n = t.target.config.hardening.token_samples;
+    let started = Instant::now();
+    let password = t.target.config.account.password.clone();
+    let report = |m: &str| w.report(m);
+    let mut tokens = Vec::with_capacity(n);
+    let mut sign_ins = futures::stream::iter(0..n)
+        .map(|_| {
+            let (t, a, password) = (t.clone(), a.clone(), password.clone());
+            async move {
+                // Waits out the application's throttle, as every sign-in of the suite does.
+                match t.api_sign_in(&password, &|_| {}).await? {
+                    ApiSignIn::SignedIn(cred) => {
+                        // Every token is signed out again: none is left valid.
+                        a.sign_out_api(&t.target, &cred).await?;
+                        Ok(cred.token.expose().to_string())
+                    }
+                    ApiSignIn::Rejected { evidence } | ApiSignIn::Throttled { evidence } => {
+                        anyhow::bail!("the API refused the configured account: {evidence}")
+                    }
+                }
+            }
+        })
+        .buffer_unordered(COLLECT_AT_ONCE);
+    let step = (n / 10).max(1);
+    while let Some(r) = sign_ins.next().await {
+        tokens.push(r?);
+        if tokens.len() % step == 0 && tokens.len() < n {
+            report(&format!("collected {} of {n} tokens", tokens.len()));
+        }
+    }
+    drop(sign_ins);
+    w.note(format!(
+        "collected {n} fresh tokens by signing in through the API (each signed out again) in {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
+    w.tokens = tokens;
+    Ok(())
+}
+
+pub async fn tokens_strong(w: &mut World, _c: &Context) -> StepResult {
+    if w.tokens.is_empty() {
+        return Err(Failure::Infra(
+            "no tokens were collected; add `When I collect fresh session tokens through the API` first".into(),
+        ));
+    }
+    let started = Instant::now();
+    let analysis = entropy::analyse(&w.tokens);
+    let v = entropy::judge(&analysis);
+    w.note(format!("analysed in {} ms", started.elapsed().as_millis()));
+    super::conclude_verdict(w, v)
+}
+
+/// `no-store`, or `private, no-cache` with `Pragma: no-cache`, is what keeps an answer
+/// out of every cache (ASVS 8.2.1).
+pub fn judge_cache(what: &str, cache_control: &[&str], pragma: &[&str]) -> Verdict {
+    let mut v = Verdict::default();
+    let directives: Vec<String> = cache_control
+        .iter()
+        .flat_map(|h| h.split(','))
+        .map(|d| d.trim().to_ascii_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect();
+    let has = |d: &str| directives.iter().any(|x| x == d);
+    let pragma_no_cache = pragma
+        .iter()
+        .any(|p| p.to_ascii_lowercase().contains("no-cache"));
+    let shown = if cache_control.is_empty() {
+        "no Cache-Control".to_string()
+    } else {
+        format!("Cache-Control: {}", cache_control.join(", "))
+    };
+    v.note(format!("{what}: {shown}"));
+    if !(has("no-store") || (has("private") && has("no-cache") && pragma_no_cache)) {
+        v.violate(
+            "ASVS 8.2.1",
+            what,
+            format!(
+                "{shown}: browsers and proxies may keep this answer; send Cache-Control: no-store"
+            ),
+        );
+    }
+    v
+}
+
+pub async fn not_cacheable(w: &mut World, c: &Context) -> StepResult {
+    let role = super::capture(c, 1).unwrap_or("API").to_string();
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let cred = w.session(&role)?.clone();
+    let (r, path) = a.who_am_i(&t.target, &cred).await?;
+    // Positive control: the answer must be the accepted session's own data.
+    if r.status != 200 {
+        return Err(Failure::Infra(format!(
+            "GET {path} with the {role} session answered {}, not the session's data; nothing to judge",
+            r.status
+        )));
+    }
+    let v = judge_cache(
+        &format!("GET {path} (the signed-in user's data)"),
+        &r.header_all("cache-control"),
+        &r.header_all("pragma"),
+    );
+    super::conclude_verdict(w, v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::judge_cache;
+
+    #[test]
+    fn only_no_store_or_private_no_cache_with_pragma_keep_answers_out_of_caches() {
+        assert!(judge_cache("x", &["no-store"], &[]).holds());
+        assert!(judge_cache("x", &["private, no-cache"], &["no-cache"]).holds());
+        assert!(!judge_cache("x", &["private, no-cache"], &[]).holds());
+        assert!(!judge_cache("x", &["max-age=0, private, must-revalidate"], &[]).holds());
+        assert!(!judge_cache("x", &[], &[]).holds());
+    }
+}
