@@ -1,0 +1,189 @@
+//! `ci/bench-peers`: our TLS version probe beside sslscan and `testssl -p`, and our token
+//! analysis beside rngtest and ent, on the same fixtures in one run: each tool's verdict,
+//! its time, and the ratios. A benchmark, not a test.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use sessiondrill::checks::entropy;
+use sessiondrill::probe::tls::{self, Answer, Endpoint, Legacy};
+use sessiondrill::refapp::servers;
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let t = Instant::now();
+    let r = f();
+    (r, t.elapsed())
+}
+
+fn run(cmd: &str, args: &[&str], stdin: Option<&[u8]>) -> Option<String> {
+    use std::io::Write;
+    let mut c = Command::new(cmd);
+    c.args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if stdin.is_some() {
+        c.stdin(std::process::Stdio::piped());
+    }
+    let mut child = c.spawn().ok()?;
+    if let (Some(data), Some(mut i)) = (stdin, child.stdin.take()) {
+        let _ = i.write_all(data);
+    }
+    let out = child.wait_with_output().ok()?;
+    Some(format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    println!("TLS versions (legacy = Debian nginx with TLSv1..1.3 and DEFAULT:@SECLEVEL=0)");
+    println!(
+        "{:<10} {:<12} {:>10}  {:<12} {:>10}  {:<12} {:>10}  ratio sslscan/ours",
+        "fixture", "ours", "time", "sslscan", "time", "testssl -p", "time"
+    );
+    let c = rcgen::generate_simple_self_signed(vec!["bench.test".into()])?;
+    let nginx = servers::nginx_legacy_tls(
+        9,
+        "bench.test",
+        &c.cert.pem(),
+        &c.signing_key.serialize_pem(),
+    )
+    .await?;
+    let ep = Endpoint {
+        host: "bench.test".into(),
+        port: nginx.port,
+    };
+    let t = Instant::now();
+    let mut legacy = false;
+    for v in Legacy::ALL {
+        legacy |= matches!(tls::probe_legacy(&ep, v).await?, Answer::Accepted { .. });
+    }
+    let ours = t.elapsed();
+    let target = format!("127.0.0.1:{}", nginx.port);
+    let (scan, scan_t) = timed(|| {
+        run(
+            "sslscan",
+            &[
+                "--no-colour",
+                "--no-cipher-details",
+                "--no-ciphersuites",
+                "--no-groups",
+                "--no-heartbleed",
+                "--no-renegotiation",
+                "--no-compression",
+                "--no-fallback",
+                "--no-check-certificate",
+                &target,
+            ],
+            None,
+        )
+    });
+    let scan_legacy = scan.as_deref().map(|s| {
+        s.lines()
+            .any(|l| (l.contains("TLSv1.0") || l.contains("TLSv1.1")) && l.contains("enabled"))
+    });
+    let (tssl, tssl_t) =
+        timed(|| run("testssl", &["-p", "--quiet", "--color", "0", &target], None));
+    let tssl_legacy = tssl.as_deref().map(|s| {
+        s.lines().any(|l| {
+            (l.contains("TLS 1 ") || l.contains("TLS 1.1"))
+                && l.contains("offered")
+                && !l.contains("not offered")
+        })
+    });
+    let v = |b: Option<bool>| b.map_or("not run", |b| if b { "legacy on" } else { "legacy off" });
+    println!(
+        "{:<10} {:<12} {:>8.1}ms  {:<12} {:>8.0}ms  {:<12} {:>8.0}ms  {:.0}x",
+        "legacy",
+        v(Some(legacy)),
+        ours.as_secs_f64() * 1e3,
+        v(scan_legacy),
+        scan_t.as_secs_f64() * 1e3,
+        v(tssl_legacy),
+        tssl_t.as_secs_f64() * 1e3,
+        scan_t.as_secs_f64() / ours.as_secs_f64().max(1e-6)
+    );
+    drop(nginx);
+
+    println!("\nToken analysis, 20,000 tokens of 32 bytes (base64url)");
+    println!(
+        "{:<14} {:<22} {:>8}  {:<22} {:>8}  {:<22} {:>8}",
+        "fixture",
+        "ours (effective bits)",
+        "time",
+        "rngtest (FIPS)",
+        "time",
+        "ent (bits/byte)",
+        "time"
+    );
+    type Gen = fn(u64) -> [u8; 32];
+    let fixtures: [(&str, Gen); 3] = [
+        ("random", |_| {
+            let mut b = [0u8; 32];
+            rand::fill(&mut b[..]);
+            b
+        }),
+        ("counter", |i| {
+            let mut b = [0u8; 32];
+            b[24..].copy_from_slice(&(0x5eed_0000_0000 + i).to_be_bytes());
+            b
+        }),
+        ("64-bit", |_| {
+            let mut b = [0xa5u8; 32];
+            rand::fill(&mut b[..8]);
+            b
+        }),
+    ];
+    for (name, gen_token) in fixtures {
+        let raw: Vec<[u8; 32]> = (0..entropy::FIPS_BLOCK as u64).map(gen_token).collect();
+        let tokens: Vec<String> = raw
+            .iter()
+            .map(|b| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+            .collect();
+        let (a, ours) = timed(|| entropy::analyse(&tokens));
+        let verdict = if entropy::judge(&a).holds() {
+            "ok"
+        } else {
+            "weak"
+        };
+        let bytes: Vec<u8> = raw.iter().flatten().copied().collect();
+        let (rng, rng_t) = timed(|| run("rngtest", &[], Some(&bytes)));
+        let rng_v = rng.as_deref().map(|s| {
+            let fails = s
+                .lines()
+                .find(|l| l.contains("FIPS 140-2 failures"))
+                .and_then(|l| l.rsplit(':').next())
+                .and_then(|n| n.trim().parse::<u32>().ok())
+                .unwrap_or(0);
+            if fails > 0 {
+                format!("weak ({fails} blocks fail)")
+            } else {
+                "ok".into()
+            }
+        });
+        let (ent, ent_t) = timed(|| run("ent", &[], Some(&bytes)));
+        let ent_v = ent
+            .as_deref()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("Entropy = "))
+                    .and_then(|l| l.split_whitespace().nth(2))
+                    .and_then(|x| x.parse::<f64>().ok())
+            })
+            .map(|e| format!("{} ({e:.3})", if e < 7.9 { "weak" } else { "ok" }));
+        println!(
+            "{:<14} {:<22} {:>6.0}ms  {:<22} {:>6.0}ms  {:<22} {:>6.0}ms",
+            name,
+            format!("{verdict} ({})", a.effective_bits),
+            ours.as_secs_f64() * 1e3,
+            rng_v.unwrap_or_else(|| "not run".into()),
+            rng_t.as_secs_f64() * 1e3,
+            ent_v.unwrap_or_else(|| "not run".into()),
+            ent_t.as_secs_f64() * 1e3,
+        );
+    }
+    Ok(())
+}
