@@ -58,6 +58,18 @@ pub fn mask(value: &str) -> String {
     format!("{prefix}…#{hash}")
 }
 
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `n` random bytes as hex: passwords and names for the servers a run starts.
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    rand::fill(&mut bytes[..]);
+    hex(&bytes)
+}
+
 fn prefix_len(value: &str) -> usize {
     // Short values (passwords) show less, so the prefix never is most of it.
     match value.chars().count() {

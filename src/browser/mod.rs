@@ -2,6 +2,7 @@
 
 pub mod cleanup;
 pub mod driver;
+pub mod log;
 pub mod session;
 
 use std::sync::Arc;
@@ -144,6 +145,8 @@ async fn new_client(
     caps.insert("acceptInsecureCerts".into(), json!(insecure));
     caps.insert("pageLoadStrategy".into(), json!("normal"));
     caps.insert("goog:chromeOptions".into(), chrome);
+    // What the browser loaded and sent, for the mixed-content and token-in-URL checks.
+    caps.insert("goog:loggingPrefs".into(), log::logging_prefs());
     let connect = async {
         fantoccini::ClientBuilder::rustls()
             .map_err(|e| e.to_string())?

@@ -237,6 +237,20 @@ impl BrowserSession {
             .map_err(|e| cmd_err(cmd, e))
     }
 
+    /// What the browser loaded, sent and printed since the last read (chromedriver's
+    /// performance and browser logs; each read empties them).
+    pub async fn read_logs(&self) -> Result<(Value, Value), BrowserError> {
+        let c = self.client()?;
+        let read = |kind: &'static str| async move {
+            c.issue_cmd(super::log::ReadLog(kind)).await.map_err(|e| {
+                BrowserError::Command(format!(
+                    "read the browser's {kind} log (POST /session/{{id}}/se/log): {e}; the WebDriver must be chromedriver or a Selenium Grid in front of it"
+                ))
+            })
+        };
+        Ok((read("performance").await?, read("browser").await?))
+    }
+
     /// Every cookie in the browser, with the attributes as set; unlike WebDriver's
     /// cookie list, CDP also shows other paths and an unset SameSite.
     pub async fn cookies(&self) -> Result<Vec<BrowserCookie>, BrowserError> {

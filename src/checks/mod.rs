@@ -10,6 +10,7 @@ pub mod hsts;
 pub mod rails_cookie;
 pub mod redirect;
 pub mod timing;
+pub mod traffic;
 
 use std::fmt;
 

@@ -109,7 +109,31 @@ weaknesses! {
     TimestampTokens = "timestamp-tokens": "session tokens are a timestamp and 16 random bits",
     ShortRandomTokens = "short-random-tokens": "session tokens carry 64 random bits, the rest fixed",
     CacheableSessionData = "cacheable-session-data": "answers carrying session data may be cached (max-age=0, private, must-revalidate)",
+    MixedContent = "mixed-content": "the login and signed-in pages load an image over plain HTTP",
+    CredentialsOverHttp = "credentials-over-http": "the login page also sends the credentials to a plain-HTTP address",
+    TokenInUrl = "token-in-url": "the signed-in page requests an avatar with the session token in its query",
 }
+
+/// The weaknesses both reference targets serve the same way (`serve`, `tokens`,
+/// `servers`, the shared page script), as one pattern for their `weaken`.
+macro_rules! served_alike {
+    () => {
+        $crate::refapp::Weakness::LegacyTls
+            | $crate::refapp::Weakness::ExpiredCertificate
+            | $crate::refapp::Weakness::CertificateExpiringSoon
+            | $crate::refapp::Weakness::CertificateWrongHost
+            | $crate::refapp::Weakness::UntrustedCertificate
+            | $crate::refapp::Weakness::OpenSessionStore
+            | $crate::refapp::Weakness::CounterTokens
+            | $crate::refapp::Weakness::TimestampTokens
+            | $crate::refapp::Weakness::ShortRandomTokens
+            | $crate::refapp::Weakness::CacheableSessionData
+            | $crate::refapp::Weakness::MixedContent
+            | $crate::refapp::Weakness::CredentialsOverHttp
+            | $crate::refapp::Weakness::TokenInUrl
+    };
+}
+pub(crate) use served_alike;
 
 impl Weakness {
     pub fn parse(s: &str) -> Result<Self, String> {

@@ -1,5 +1,6 @@
 //! One run of the suite: plan, preflight, execute with cucumber, report.
 
+pub mod alone;
 pub mod context;
 pub mod plan;
 pub mod preflight;
@@ -178,9 +179,16 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
             let key = (plan::feature_path(f), s.position.line);
             // The account lock follows from the steps, not the tag.
             let exclusive = plan::is_destructive(f, r, s);
+            let heavy = plan::runs_alone(f, r, s);
             let needs = plan::channels_needed(f, r, s);
             let name = s.name.clone();
-            async move { w.begin(ctx, app, key, name, exclusive, needs).await }.boxed_local()
+            async move {
+                w.begin(ctx, app, key, name, exclusive, needs).await;
+                if !heavy {
+                    w.hold_ordinary(alone::ordinary().await);
+                }
+            }
+            .boxed_local()
         })
         .after(move |_f, _r, _s, finished, w| {
             let failed = !matches!(finished, ScenarioFinished::StepPassed);

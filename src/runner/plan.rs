@@ -192,6 +192,13 @@ pub fn is_destructive(
         .any(|d| d.destructive)
 }
 
+/// Whether a step of the scenario loads the target so heavily that it must run alone.
+pub fn runs_alone(f: &gherkin::Feature, r: Option<&gherkin::Rule>, s: &gherkin::Scenario) -> bool {
+    all_steps(f, r, s)
+        .filter_map(|st| steps::find(Kind::of(st.ty), &st.value))
+        .any(|d| d.alone)
+}
+
 /// The channels whose baselines the scenario's refusal steps rest on.
 pub fn channels_needed(
     f: &gherkin::Feature,

@@ -12,6 +12,7 @@ pub mod session;
 pub mod store;
 pub mod tls;
 pub mod tokens;
+pub mod traffic;
 pub mod transport;
 pub mod world;
 
@@ -71,6 +72,9 @@ pub struct StepDef {
     pub needs: &'static [Channel],
     /// Changes account state (a password): the scenario must be tagged `@destructive`.
     pub destructive: bool,
+    /// Loads the target heavily (thousands of sign-ins): runs only once no other scenario
+    /// is in flight, so its load cannot push a timed check past its deadline.
+    pub alone: bool,
     pub run: cucumber::step::Step<World>,
 }
 
@@ -159,6 +163,9 @@ bind! {
     collect_tokens => tokens::collect_tokens,
     tokens_strong => tokens::tokens_strong,
     not_cacheable => tokens::not_cacheable,
+    no_mixed_content => traffic::no_mixed_content,
+    credentials_over_tls => traffic::credentials_over_tls,
+    token_not_in_urls => traffic::token_not_in_urls,
 }
 
 macro_rules! role {
@@ -178,6 +185,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: fresh_browser,
     },
     StepDef {
@@ -190,6 +198,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: sign_in_ui,
     },
     StepDef {
@@ -202,6 +211,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: sign_in_ui,
     },
     StepDef {
@@ -214,6 +224,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: sign_in_ui_wrong,
     },
     StepDef {
@@ -226,6 +237,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: sign_in_api,
     },
     StepDef {
@@ -238,6 +250,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: sign_in_api,
     },
     StepDef {
@@ -250,6 +263,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: open_realtime,
     },
     StepDef {
@@ -262,6 +276,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: observed,
     },
     StepDef {
@@ -274,6 +289,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: plant,
     },
     StepDef {
@@ -286,6 +302,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: sign_out_ui,
     },
     StepDef {
@@ -298,6 +315,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: sign_out_api,
     },
     StepDef {
@@ -310,6 +328,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: true,
+        alone: false,
         run: change_password,
     },
     StepDef {
@@ -325,6 +344,7 @@ pub static STEPS: &[StepDef] = &[
         wait: Some(Wait::IdleTimeout),
         needs: &[],
         destructive: false,
+        alone: false,
         run: leave_idle,
     },
     StepDef {
@@ -340,6 +360,7 @@ pub static STEPS: &[StepDef] = &[
         wait: Some(Wait::IdleTimeout),
         needs: &[Channel::Api],
         destructive: false,
+        alone: false,
         run: keep_past_idle,
     },
     StepDef {
@@ -355,6 +376,7 @@ pub static STEPS: &[StepDef] = &[
         wait: Some(Wait::MaxLifetime),
         needs: &[Channel::Api],
         destructive: false,
+        alone: false,
         run: keep_past_lifetime,
     },
     StepDef {
@@ -367,6 +389,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: sign_in_twice,
     },
     StepDef {
@@ -382,6 +405,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: open_link,
     },
     StepDef {
@@ -394,6 +418,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: holds,
     },
     StepDef {
@@ -406,6 +431,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: holds_none,
     },
     StepDef {
@@ -418,6 +444,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: shows_error,
     },
     StepDef {
@@ -430,6 +457,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: accepted,
     },
     StepDef {
@@ -442,6 +470,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[Channel::Api],
         destructive: false,
+        alone: false,
         run: rejected,
     },
     StepDef {
@@ -457,6 +486,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[Channel::Realtime],
         destructive: false,
+        alone: false,
         run: rt_rejected,
     },
     StepDef {
@@ -469,6 +499,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: rt_closed,
     },
     StepDef {
@@ -481,6 +512,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: no_longer_holds,
     },
     StepDef {
@@ -493,6 +525,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: secure,
     },
     StepDef {
@@ -505,6 +538,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: http_only,
     },
     StepDef {
@@ -517,6 +551,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: same_site,
     },
     StepDef {
@@ -529,6 +564,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: scope,
     },
     StepDef {
@@ -541,6 +577,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: host_prefix,
     },
     StepDef {
@@ -553,6 +590,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: unreadable,
     },
     StepDef {
@@ -565,6 +603,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: advertised,
     },
     StepDef {
@@ -577,6 +616,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: never_rejected,
     },
     StepDef {
@@ -589,6 +629,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: rejected_by_deadline,
     },
     StepDef {
@@ -601,6 +642,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: differ,
     },
     StepDef {
@@ -613,6 +655,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: not_planted,
     },
     StepDef {
@@ -625,6 +668,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[Channel::Api],
         destructive: false,
+        alone: false,
         run: planted_rejected,
     },
     StepDef {
@@ -637,6 +681,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[Channel::Api],
         destructive: false,
+        alone: false,
         run: not_signed_in,
     },
     StepDef {
@@ -649,6 +694,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: http_redirects,
     },
     StepDef {
@@ -661,6 +707,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: hsts,
     },
     StepDef {
@@ -673,6 +720,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: login_page_open,
     },
     StepDef {
@@ -685,6 +733,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: session_replaced,
     },
     StepDef {
@@ -700,6 +749,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[Channel::LongLived],
         destructive: false,
+        alone: false,
         run: long_lived_rejected,
     },
     StepDef {
@@ -712,6 +762,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: known_secret,
     },
     StepDef {
@@ -724,6 +775,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: only_modern_tls,
     },
     StepDef {
@@ -736,6 +788,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: certificate_sound,
     },
     StepDef {
@@ -748,6 +801,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: stores_refuse,
     },
     StepDef {
@@ -760,6 +814,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: true,
         run: collect_tokens,
     },
     StepDef {
@@ -772,6 +827,7 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: tokens_strong,
     },
     StepDef {
@@ -784,7 +840,47 @@ pub static STEPS: &[StepDef] = &[
         wait: None,
         needs: &[],
         destructive: false,
+        alone: false,
         run: not_cacheable,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the pages loaded nothing over plain HTTP",
+        pattern: "the pages loaded nothing over plain HTTP",
+        example: "Then the pages loaded nothing over plain HTTP",
+        help: "From the browser's performance log and console: no page and no subresource came over http: (DevTools mixedContentType, blockedReason mixed-content, \"Mixed Content:\" console lines). The log must show the pages' own loads.",
+        browser: true,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        run: no_mixed_content,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the credentials were sent only over HTTPS",
+        pattern: "the credentials were sent only over HTTPS",
+        example: "Then the credentials were sent only over HTTPS",
+        help: "Every request or websocket frame the browser sent carrying the password (as typed, encoded, or as the SHA-256 digest Meteor sends) went to https: or wss:. At least one must be seen.",
+        browser: true,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        run: credentials_over_tls,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "no address, Referer or redirect carried the session token",
+        pattern: "no address, Referer or redirect carried the session token",
+        example: "Then no address, Referer or redirect carried the session token",
+        help: "The browser session's token (and the long-lived tokens handed out with it) appears in no URL the browser requested, no Referer it sent and no Location it was redirected to.",
+        browser: true,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        run: token_not_in_urls,
     },
 ];
 

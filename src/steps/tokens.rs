@@ -16,6 +16,13 @@ const COLLECT_AT_ONCE: usize = 8;
 pub async fn collect_tokens(w: &mut World, _c: &Context) -> StepResult {
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
     let n = t.target.config.hardening.token_samples;
+    // Thousands of sign-ins would delay other scenarios' timed replays past their deadlines.
+    if crate::runner::alone::others_in_flight() {
+        w.report("waiting for the other scenarios in flight to finish: collection runs alone");
+    }
+    let waited = Instant::now();
+    let _alone = crate::runner::alone::alone().await;
+    let waited = waited.elapsed();
     let started = Instant::now();
     let password = t.target.config.account.password.clone();
     let report = |m: &str| w.report(m);
@@ -47,8 +54,9 @@ pub async fn collect_tokens(w: &mut World, _c: &Context) -> StepResult {
     }
     drop(sign_ins);
     w.note(format!(
-        "collected {n} fresh tokens by signing in through the API (each signed out again) in {:.1} s",
-        started.elapsed().as_secs_f64()
+        "collected {n} fresh tokens by signing in through the API (each signed out again) in {:.1} s, after waiting {:.1} s to run alone",
+        started.elapsed().as_secs_f64(),
+        waited.as_secs_f64()
     ));
     w.tokens = tokens;
     Ok(())

@@ -115,8 +115,12 @@ pub struct World {
     guard: Option<AccountGuard>,
     /// Fresh tokens collected for the strength analysis (never printed).
     pub tokens: Vec<String>,
+    /// What the browser recorded (its performance and console logs), read so far.
+    pub recorded: crate::browser::log::Recorded,
     /// Channels this scenario's refusal steps judge: each captured session gets a baseline on them.
     pub needs: std::collections::BTreeSet<Channel>,
+    /// Shared guard of an ordinary scenario: heavy steps wait until none is held.
+    ordinary: Option<tokio::sync::RwLockReadGuard<'static, ()>>,
     /// Holds the account alone (a password change): others wait, so it does not queue for browsers.
     exclusive: bool,
 }
@@ -166,6 +170,10 @@ impl World {
         self.rt = rt;
         self.key = key;
         self.scenario = scenario;
+    }
+
+    pub fn hold_ordinary(&mut self, guard: tokio::sync::RwLockReadGuard<'static, ()>) {
+        self.ordinary = Some(guard);
     }
 
     pub fn ctx(&self) -> Result<&Arc<RunContext>, Failure> {
@@ -221,6 +229,7 @@ impl World {
         if let Some(old) = self.browser.take() {
             old.close().await;
         }
+        self.recorded = Default::default();
         let insecure = self.target()?.config.insecure_tls;
         let b = self
             .ctx()?
@@ -418,6 +427,7 @@ impl World {
             .unwrap_or_else(|e| e.into_inner())
             .insert(self.key.clone(), evidence);
         self.guard = None;
+        self.ordinary = None;
     }
 
     /// Turns a step's result into cucumber's pass/fail (a panic carrying [`StepFailure`]).

@@ -35,6 +35,7 @@ const REALTIME_STILL: &str = "the realtime channel still accepts the * session*:
 const NO_HOST_PREFIX: &str = "*: no __Host- prefix: nothing stops a sibling subdomain or plain-HTTP page from overwriting it [ASVS 3.4.4]";
 
 const CERT: &str = "certificate";
+const MIXED_STEP: &str = "the pages loaded nothing over plain HTTP";
 const CERT_STEP: &str = "the certificate is trusted, valid for the host and not about to expire";
 const TOKENS: &str = "token-strength";
 const TOKENS_STEP: &str = "the tokens show no statistical weakness and at least 128 effective bits";
@@ -122,6 +123,41 @@ pub const SHARED: &[Case] = &[
             "not-cacheable",
             "answers carrying the API session's data are not cacheable",
             "GET * (the signed-in user's data): Cache-Control: max-age=0, private, must-revalidate: browsers and proxies may keep this answer; send Cache-Control: no-store [ASVS 8.2.1]",
+        )],
+    },
+    Case {
+        weakness: "mixed-content",
+        tags: "@traffic",
+        fails: &[e(
+            "no-mixed-content",
+            MIXED_STEP,
+            "http://*/assets/logo.png: an HTTPS page requests it over plain HTTP (the browser reports mixed content: upgraded to HTTPS this time) [ASVS 9.1.1]",
+        )],
+    },
+    Case {
+        weakness: "credentials-over-http",
+        tags: "@traffic",
+        fails: &[
+            // The beacon is also a plain-HTTP request from an HTTPS page.
+            e(
+                "no-mixed-content",
+                MIXED_STEP,
+                "POST http://*/analytics/login: an HTTPS page requests a plain-HTTP resource (mixed content, blockable) [ASVS 9.1.1]",
+            ),
+            e(
+                "credentials-over-tls",
+                "the credentials were sent only over HTTPS",
+                "POST http://*/analytics/login: the credentials are sent over plain HTTP [ASVS 9.1.1]",
+            ),
+        ],
+    },
+    Case {
+        weakness: "token-in-url",
+        tags: "@traffic",
+        fails: &[e(
+            "token-not-in-url",
+            "no address, Referer or redirect carried the session token",
+            "address https://*/avatar/me?token=*: the session token is in the URL [ASVS 3.1.1]",
         )],
     },
     Case {

@@ -40,6 +40,7 @@
 
   form.addEventListener('submit', function (ev) {
     ev.preventDefault();
+    refappTraffic.credentialsSent(email.value, password.value);
     fetch('/auth/sign_in', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -52,6 +53,7 @@
       }
       var headers = {};
       r.headers.forEach(function (v, k) { headers[k] = v; });
+      refappTraffic.signedIn(headers['access-token']);
       return r.json().then(function (j) {
         var days = Math.floor((Number(headers.expiry) * 1000 - Date.now()) / 864e5);
         if (CFG.sessionInfoCookie) setCookie('cw_d_session_info', JSON.stringify(headers), days);

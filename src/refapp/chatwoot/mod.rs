@@ -124,6 +124,9 @@ async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Re
         "silentLoginError": b.has(crate::refapp::Weakness::SilentLoginError),
         "serverCookie": b.dta_cookie.is_some(),
         "webStorage": b.web_storage,
+        "mixedContent": b.has(crate::refapp::Weakness::MixedContent),
+        "credentialsOverHttp": b.has(crate::refapp::Weakness::CredentialsOverHttp),
+        "tokenInUrl": b.has(crate::refapp::Weakness::TokenInUrl),
     });
     let script = if path.starts_with(facts::LOGIN_PAGE) {
         include_str!("login.js")
@@ -135,7 +138,7 @@ async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Re
          <body><div id=\"app\"></div>\
          <script id=\"refapp-config\" type=\"application/json\">{config}</script>\
          <script>{}{script}</script></body></html>",
-        include_str!("common.js")
+        concat!(include_str!("../traffic.js"), include_str!("common.js"))
     );
     let mut resp = Html(html).into_response();
     resp.headers_mut()

@@ -173,18 +173,8 @@ impl Behaviour {
             | SilentLoginError
             | PlantedTokenAlsoValid
             | RefusesEveryReplay
-            // Served the same way by both (`refapp::serve`, `tokens`, `start`).
-            | LegacyTls
-            | ExpiredCertificate
-            | CertificateExpiringSoon
-            | CertificateWrongHost
-            | UntrustedCertificate
-            | OpenSessionStore
-            | CounterTokens
-            | TimestampTokens
-            | ShortRandomTokens
-            | CacheableSessionData
             | RealtimeSilent => {}
+            crate::refapp::served_alike!() => {}
         }
     }
 }

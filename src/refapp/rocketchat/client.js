@@ -154,6 +154,7 @@
   }
 
   function submit(login, password) {
+    refappTraffic.credentialsSent(login, password);
     var user = login.indexOf('@') >= 0 ? { email: login } : { username: login };
     var message = JSON.stringify({ msg: 'method', id: String(nextId++), method: 'login',
       params: [{ user: user, password: { digest: sha256hex(password), algorithm: 'sha-256' } }] });
@@ -162,6 +163,7 @@
     }).then(function (r) { return r.json(); }).then(function (j) {
       var reply = JSON.parse(j.message);
       if (reply.error) { showLogin(true); return; }
+      refappTraffic.signedIn(reply.result.token);
       if (CFG.serverCookie) {
         saveLogin(reply.result.id, reply.result.token, reply.result.tokenExpires.$date);
         return ddp().then(function () { showApp(login); });

@@ -114,13 +114,16 @@ async fn page(State(state): State<AppState>, uri: Uri) -> Response {
         "linkLoginDelayMs": 1500,
         "silentLoginError": b.has(crate::refapp::Weakness::SilentLoginError),
         "storesNothing": b.has(crate::refapp::Weakness::LoginStoresNothing),
+        "mixedContent": b.has(crate::refapp::Weakness::MixedContent),
+        "credentialsOverHttp": b.has(crate::refapp::Weakness::CredentialsOverHttp),
+        "tokenInUrl": b.has(crate::refapp::Weakness::TokenInUrl),
     });
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Rocket.Chat</title></head>\
          <body><div id=\"root\"></div>\
          <script id=\"refapp-config\" type=\"application/json\">{config}</script>\
          <script>{}</script></body></html>",
-        include_str!("client.js")
+        concat!(include_str!("../traffic.js"), include_str!("client.js"))
     );
     let mut resp = Html(html).into_response();
     resp.headers_mut()
