@@ -33,3 +33,18 @@ Feature: Session tokens
     Examples:
       | app        |
       | chatwoot   |
+
+  @check-forged-tokens @asvs-3.2.2 @asvs5-7.2.3 @wstg-sess-01
+  Scenario Outline: Forged and random tokens are refused (<app>)
+    Given I am signed in through the API
+    Then forged and random variants of the API session's token are refused by the API
+
+    @rocketchat
+    Examples:
+      | app        |
+      | rocketchat |
+
+    @chatwoot
+    Examples:
+      | app        |
+      | chatwoot   |

@@ -57,6 +57,12 @@ fn env_for(t: &TargetConfig) -> Vec<(String, String)> {
         ),
         (format!("SESSIONDRILL_{up}_EXPIRY_SLACK"), "1s".into()),
     ];
+    if let Some((n, period)) = t.hardening.lockout {
+        v.push((
+            format!("SESSIONDRILL_{up}_LOCKOUT"),
+            format!("{n}/{}s", period.as_secs()),
+        ));
+    }
     if let Some(k) = &t.secret_key_base {
         v.push((
             format!("SESSIONDRILL_{up}_SECRET_KEY_BASE"),

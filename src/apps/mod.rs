@@ -271,7 +271,24 @@ pub trait Adapter: Send + Sync {
         t: &'a Target,
         login: &'a str,
         password: &'a Secret,
+    ) -> Fut<'a, ApiSignIn> {
+        self.sign_in_api_claiming(t, login, password, None)
+    }
+
+    /// A sign-in through the API whose request claims, when `address` is given, to come
+    /// from that client address (`X-Forwarded-For` and `X-Real-IP`). A blocked sign-in
+    /// (the application's lockout or throttle) is [`ApiSignIn::Throttled`].
+    fn sign_in_api_claiming<'a>(
+        &'a self,
+        t: &'a Target,
+        login: &'a str,
+        password: &'a Secret,
+        address: Option<&'a str>,
     ) -> Fut<'a, ApiSignIn>;
+
+    /// The application's documented block of repeated failed sign-ins: failures before
+    /// the block, and how long it lasts.
+    fn failed_sign_in_block(&self) -> (u32, Duration);
 
     /// The raw answer of the API's "who am I" request for `cred`, and its path.
     fn who_am_i<'a>(

@@ -6,6 +6,7 @@
 pub mod certificate;
 pub mod cookies;
 pub mod entropy;
+pub mod forgery;
 pub mod hsts;
 pub mod rails_cookie;
 pub mod redirect;

@@ -7,6 +7,7 @@
 
 pub mod chatwoot;
 pub mod cookie;
+pub mod lockout;
 pub mod mongo;
 pub mod rocketchat;
 pub mod serve;
@@ -112,6 +113,10 @@ weaknesses! {
     MixedContent = "mixed-content": "the login and signed-in pages load an image over plain HTTP",
     CredentialsOverHttp = "credentials-over-http": "the login page also sends the credentials to a plain-HTTP address",
     TokenInUrl = "token-in-url": "the signed-in page requests an avatar with the session token in its query",
+    TokenPrefixMatch = "token-prefix-match": "the server compares only the first 16 characters of a presented token",
+    NoLoginThrottle = "no-login-throttle": "wrong passwords are never throttled or blocked",
+    ThrottleTrustsForwardedFor = "throttle-trusts-forwarded-for": "sign-in blocking is keyed by the address X-Real-IP or X-Forwarded-For claims",
+    PermanentLockout = "permanent-lockout": "an account blocked after wrong passwords stays blocked",
 }
 
 /// The weaknesses both reference targets serve the same way (`serve`, `tokens`,
@@ -131,6 +136,7 @@ macro_rules! served_alike {
             | $crate::refapp::Weakness::MixedContent
             | $crate::refapp::Weakness::CredentialsOverHttp
             | $crate::refapp::Weakness::TokenInUrl
+            | $crate::refapp::Weakness::TokenPrefixMatch
     };
 }
 pub(crate) use served_alike;
@@ -226,6 +232,8 @@ pub struct RefOptions {
     pub throttle_loopback: bool,
     /// Chatwoot: the sign-in throttle's window (Rack::Attack: 5 minutes).
     pub throttle_period: Option<Duration>,
+    /// How long a block after failed sign-ins lasts (the applications': 5 minutes).
+    pub lockout_period: Option<Duration>,
     /// Where the target records every secret it hands out or is given.
     pub ledger: Ledger,
     /// Start session stores beside the target (real Redis and PostgreSQL for Chatwoot,
@@ -251,6 +259,7 @@ impl RefOptions {
             secret_key_base: None,
             throttle_loopback: false,
             throttle_period: None,
+            lockout_period: None,
             ledger: Ledger::default(),
             stores: false,
         }

@@ -9,6 +9,20 @@ use super::Weakness;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Characters of a presented token the `token-prefix-match` weakness compares (as a
+/// column too short for the token would).
+const COMPARED_PREFIX: usize = 16;
+
+/// The part of a token the server stores and compares: all of it, or under
+/// `token-prefix-match` only its first characters, so a forged tail is accepted.
+pub fn compared(weaknesses: &std::collections::BTreeSet<Weakness>, token: &str) -> String {
+    if weaknesses.contains(&Weakness::TokenPrefixMatch) {
+        token.chars().take(COMPARED_PREFIX).collect()
+    } else {
+        token.to_string()
+    }
+}
+
 /// `len` bytes as base64url without padding (Meteor's `Random.secret()` with 32,
 /// Ruby's `SecureRandom.urlsafe_base64` with 16).
 pub fn mint(weaknesses: &std::collections::BTreeSet<Weakness>, len: usize) -> String {

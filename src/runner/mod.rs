@@ -178,7 +178,8 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
                 .unwrap_or(AppId::RocketChat);
             let key = (plan::feature_path(f), s.position.line);
             // The account lock follows from the steps, not the tag.
-            let exclusive = plan::is_destructive(f, r, s);
+            // A brute force blocks the account: nothing else may use it meanwhile.
+            let exclusive = plan::is_destructive(f, r, s) || plan::is_bruteforce(f, r, s);
             let heavy = plan::runs_alone(f, r, s);
             let needs = plan::channels_needed(f, r, s);
             let name = s.name.clone();

@@ -55,6 +55,15 @@ pub enum PlanError {
         name: String,
         step: String,
     },
+    #[error(
+        "{location}: scenario \"{name}\" sends wrong passwords until the account is blocked (step `{step}`) \
+         but is not tagged @bruteforce; add the tag so staging runs leave it out unless SESSIONDRILL_ALLOW_DESTRUCTIVE=1"
+    )]
+    UndeclaredBruteForce {
+        location: String,
+        name: String,
+        step: String,
+    },
 }
 
 /// `--tags` and `--name` as the user gave them.
@@ -192,6 +201,17 @@ pub fn is_destructive(
         .any(|d| d.destructive)
 }
 
+/// Whether a step of the scenario sends wrong passwords until the account is blocked.
+pub fn is_bruteforce(
+    f: &gherkin::Feature,
+    r: Option<&gherkin::Rule>,
+    s: &gherkin::Scenario,
+) -> bool {
+    all_steps(f, r, s)
+        .filter_map(|st| steps::find(Kind::of(st.ty), &st.value))
+        .any(|d| d.bruteforce)
+}
+
 /// Whether a step of the scenario loads the target so heavily that it must run alone.
 pub fn runs_alone(f: &gherkin::Feature, r: Option<&gherkin::Rule>, s: &gherkin::Scenario) -> bool {
     all_steps(f, r, s)
@@ -254,7 +274,9 @@ pub fn validate(features: &[gherkin::Feature]) -> Result<(), PlanError> {
                     found,
                 });
             }
-            let tagged = all_tags(f, r, s).iter().any(|t| t == "destructive");
+            let tags = all_tags(f, r, s);
+            let tagged = tags.iter().any(|t| t == "destructive");
+            let tagged_bruteforce = tags.iter().any(|t| t == "bruteforce");
             for step in all_steps(f, r, s) {
                 let kind = Kind::of(step.ty);
                 if steps::find(kind, &step.value).is_none() {
@@ -272,6 +294,15 @@ pub fn validate(features: &[gherkin::Feature]) -> Result<(), PlanError> {
                 }
                 if !tagged && steps::find(kind, &step.value).is_some_and(|d| d.destructive) {
                     return Err(PlanError::UndeclaredDestructive {
+                        location: location(f, step.position.line),
+                        name: s.name.clone(),
+                        step: format!("{} {}", step.keyword.trim(), step.value),
+                    });
+                }
+                if !tagged_bruteforce
+                    && steps::find(kind, &step.value).is_some_and(|d| d.bruteforce)
+                {
+                    return Err(PlanError::UndeclaredBruteForce {
                         location: location(f, step.position.line),
                         name: s.name.clone(),
                         step: format!("{} {}", step.keyword.trim(), step.value),
@@ -402,6 +433,8 @@ pub fn plan(
                 Some(why.clone())
             } else if is_destructive(&snapshot, r, s) && !policy.allow_destructive {
                 Some("changes the account's password; set SESSIONDRILL_ALLOW_DESTRUCTIVE=1 to run it (it is changed back afterwards)".to_string())
+            } else if is_bruteforce(&snapshot, r, s) && !policy.allow_destructive {
+                Some("sends wrong passwords until the account is blocked; set SESSIONDRILL_ALLOW_DESTRUCTIVE=1 to run it (it waits the block out afterwards)".to_string())
             } else {
                 let (expect, slack) = policy
                     .apps
@@ -532,6 +565,27 @@ mod tests {
         assert!(is_destructive(&tagged[0], r, s));
         let needs = channels_needed(&tagged[0], r, s);
         assert!(needs.contains(&crate::model::Channel::Api), "{needs:?}");
+    }
+
+    #[test]
+    fn wrong_passwords_until_blocked_need_the_bruteforce_tag() {
+        let text = PASSWORD_SCENARIO
+            .replace(
+                "When I change the password using the API session",
+                "When wrong passwords are sent through the API until sign-in is blocked",
+            )
+            .replace(
+                "Then the API session is rejected by the API",
+                "Then sign-in was blocked within the expected number of failures",
+            );
+        let untagged = feature(&text.replace("TAGS", "@check-x"));
+        let err = validate(&untagged).unwrap_err().to_string();
+        assert!(err.contains("not tagged @bruteforce"), "{err}");
+        let tagged = feature(&text.replace("TAGS", "@check-x @bruteforce"));
+        validate(&tagged).unwrap();
+        let (r, s) = scenarios(&tagged[0])[0];
+        assert!(is_bruteforce(&tagged[0], r, s));
+        assert!(!is_destructive(&tagged[0], r, s));
     }
 
     #[test]

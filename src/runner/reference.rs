@@ -20,6 +20,10 @@ pub const SCALED: Expectations = Expectations {
     grace: Duration::from_secs(2),
 };
 
+/// How long the reference targets block sign-ins after too many failures (5 minutes in
+/// the applications).
+pub const LOCKOUT: Duration = Duration::from_secs(3);
+
 /// How often the reference targets sweep expired tokens (Rocket.Chat: every 10 minutes).
 pub const SWEEP: Duration = Duration::from_secs(1);
 
@@ -59,6 +63,7 @@ pub fn options(
     let mut opts = RefOptions::new(app, posture, login, crate::apps::strong_password());
     opts.weaknesses = weaknesses.clone();
     opts.sweep_interval = Some(SWEEP);
+    opts.lockout_period = Some(LOCKOUT);
     opts.stores = true;
     if posture == Posture::Hardened {
         opts.idle_timeout = Some(expect.idle_timeout);
@@ -81,7 +86,13 @@ pub async fn start_one(
         opts.secret_key_base = Some(bytes.iter().map(|b| format!("{b:02x}")).collect());
     }
     let secret_key_base = opts.secret_key_base.clone().map(Secret::new);
+    let lockout_period = opts.lockout_period;
     let r = refapp::start(opts).await?;
+    let mut hardening = r.hardening.clone();
+    // The application's bound, with the block's length the stand-in was given.
+    if let (Some(period), Some(a)) = (lockout_period, crate::apps::adapter(app)) {
+        hardening.lockout = Some((a.failed_sign_in_block().0, period));
+    }
     let config = TargetConfig {
         app,
         url: r.https_url.clone(),
@@ -93,7 +104,7 @@ pub async fn start_one(
         description: Some(format!("reference target ({})", r.label)),
         secret_key_base,
         ui: crate::apps::ui::Ui::new(app.tag(), Default::default()),
-        hardening: r.hardening.clone(),
+        hardening,
     };
     Ok((r, config))
 }

@@ -3,6 +3,7 @@
 //! without Rust), and the check that every step of every feature is known
 //! before anything runs.
 
+pub mod bruteforce;
 pub mod cookies;
 pub mod expiry;
 pub mod password;
@@ -72,6 +73,9 @@ pub struct StepDef {
     pub needs: &'static [Channel],
     /// Changes account state (a password): the scenario must be tagged `@destructive`.
     pub destructive: bool,
+    /// Sends wrong passwords until the account is blocked: the scenario must be tagged
+    /// `@bruteforce`, and holds the account alone.
+    pub bruteforce: bool,
     /// Loads the target heavily (thousands of sign-ins): runs only once no other scenario
     /// is in flight, so its load cannot push a timed check past its deadline.
     pub alone: bool,
@@ -163,6 +167,11 @@ bind! {
     collect_tokens => tokens::collect_tokens,
     tokens_strong => tokens::tokens_strong,
     not_cacheable => tokens::not_cacheable,
+    forged_refused => tokens::forged_refused,
+    wrong_until_blocked => bruteforce::wrong_until_blocked,
+    blocked_within_bound => bruteforce::blocked_within_bound,
+    forwarded_does_not_lift => bruteforce::forwarded_does_not_lift,
+    block_ends => bruteforce::block_ends,
     no_mixed_content => traffic::no_mixed_content,
     credentials_over_tls => traffic::credentials_over_tls,
     token_not_in_urls => traffic::token_not_in_urls,
@@ -186,6 +195,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: fresh_browser,
     },
     StepDef {
@@ -199,6 +209,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: sign_in_ui,
     },
     StepDef {
@@ -212,6 +223,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: sign_in_ui,
     },
     StepDef {
@@ -225,6 +237,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: sign_in_ui_wrong,
     },
     StepDef {
@@ -238,6 +251,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: sign_in_api,
     },
     StepDef {
@@ -251,6 +265,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: sign_in_api,
     },
     StepDef {
@@ -264,6 +279,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: open_realtime,
     },
     StepDef {
@@ -277,6 +293,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: observed,
     },
     StepDef {
@@ -290,6 +307,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: plant,
     },
     StepDef {
@@ -303,6 +321,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: sign_out_ui,
     },
     StepDef {
@@ -316,6 +335,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: sign_out_api,
     },
     StepDef {
@@ -329,6 +349,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: true,
         alone: false,
+        bruteforce: false,
         run: change_password,
     },
     StepDef {
@@ -345,6 +366,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: leave_idle,
     },
     StepDef {
@@ -361,6 +383,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[Channel::Api],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: keep_past_idle,
     },
     StepDef {
@@ -377,6 +400,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[Channel::Api],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: keep_past_lifetime,
     },
     StepDef {
@@ -390,6 +414,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: sign_in_twice,
     },
     StepDef {
@@ -406,6 +431,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: open_link,
     },
     StepDef {
@@ -419,6 +445,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: holds,
     },
     StepDef {
@@ -432,6 +459,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: holds_none,
     },
     StepDef {
@@ -445,6 +473,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: shows_error,
     },
     StepDef {
@@ -458,6 +487,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: accepted,
     },
     StepDef {
@@ -471,6 +501,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[Channel::Api],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: rejected,
     },
     StepDef {
@@ -487,6 +518,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[Channel::Realtime],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: rt_rejected,
     },
     StepDef {
@@ -500,6 +532,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: rt_closed,
     },
     StepDef {
@@ -513,6 +546,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: no_longer_holds,
     },
     StepDef {
@@ -526,6 +560,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: secure,
     },
     StepDef {
@@ -539,6 +574,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: http_only,
     },
     StepDef {
@@ -552,6 +588,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: same_site,
     },
     StepDef {
@@ -565,6 +602,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: scope,
     },
     StepDef {
@@ -578,6 +616,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: host_prefix,
     },
     StepDef {
@@ -591,6 +630,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: unreadable,
     },
     StepDef {
@@ -604,6 +644,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: advertised,
     },
     StepDef {
@@ -617,6 +658,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: never_rejected,
     },
     StepDef {
@@ -630,6 +672,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: rejected_by_deadline,
     },
     StepDef {
@@ -643,6 +686,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: differ,
     },
     StepDef {
@@ -656,6 +700,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: not_planted,
     },
     StepDef {
@@ -669,6 +714,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[Channel::Api],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: planted_rejected,
     },
     StepDef {
@@ -682,6 +728,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[Channel::Api],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: not_signed_in,
     },
     StepDef {
@@ -695,6 +742,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: http_redirects,
     },
     StepDef {
@@ -708,6 +756,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: hsts,
     },
     StepDef {
@@ -721,6 +770,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: login_page_open,
     },
     StepDef {
@@ -734,6 +784,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: session_replaced,
     },
     StepDef {
@@ -750,6 +801,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[Channel::LongLived],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: long_lived_rejected,
     },
     StepDef {
@@ -763,6 +815,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: known_secret,
     },
     StepDef {
@@ -776,6 +829,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: only_modern_tls,
     },
     StepDef {
@@ -789,6 +843,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: certificate_sound,
     },
     StepDef {
@@ -802,6 +857,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: stores_refuse,
     },
     StepDef {
@@ -815,6 +871,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: true,
+        bruteforce: false,
         run: collect_tokens,
     },
     StepDef {
@@ -828,6 +885,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: tokens_strong,
     },
     StepDef {
@@ -841,7 +899,81 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: not_cacheable,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "forged and random variants of the (browser|API|second) session's token are refused by the API",
+        pattern: role!(
+            "forged and random variants of the ",
+            " session's token are refused by the API"
+        ),
+        example: "Then forged and random variants of the API session's token are refused by the API",
+        help: "The real token (accepted when captured) with its last, middle or first character changed or its case swapped, and random tokens of its length and alphabet, are each refused by the API as the application refuses an unknown token.",
+        browser: false,
+        wait: None,
+        needs: &[Channel::Api],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: forged_refused,
+    },
+    StepDef {
+        kind: Kind::When,
+        phrase: "wrong passwords are sent through the API until sign-in is blocked",
+        pattern: "wrong passwords are sent through the API until sign-in is blocked",
+        example: "When wrong passwords are sent through the API until sign-in is blocked",
+        help: "Sends wrong passwords for the configured account through the API, up to one past the lockout bound (the application's own, or lockout = \"10/5m\"); the first must be refused as a wrong password (the control). Blocks the account: the scenario must be tagged @bruteforce, and the block is waited out at its end.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: true,
+        run: wrong_until_blocked,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "sign-in was blocked within the expected number of failures",
+        pattern: "sign-in was blocked within the expected number of failures",
+        example: "Then sign-in was blocked within the expected number of failures",
+        help: "An answer the application gives only to a blocked sign-in (Rocket.Chat error-login-blocked-*, a 429, devise's locked account) came within the bound plus one.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: blocked_within_bound,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "a forged X-Forwarded-For or X-Real-IP does not lift the block",
+        pattern: "a forged X-Forwarded-For or X-Real-IP does not lift the block",
+        example: "Then a forged X-Forwarded-For or X-Real-IP does not lift the block",
+        help: "One more wrong password, claiming a documentation address (203.0.113.x) in X-Forwarded-For and X-Real-IP, is still answered as blocked.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: forwarded_does_not_lift,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the account signs in again once the block has passed",
+        pattern: "the account signs in again once the block has passed",
+        example: "Then the account signs in again once the block has passed",
+        help: "Waits the block's length plus grace after the last failure, then signs in once with the right password: still blocked is a finding (a block that never ends lets anyone lock users out).",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: block_ends,
     },
     StepDef {
         kind: Kind::Then,
@@ -854,6 +986,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: no_mixed_content,
     },
     StepDef {
@@ -867,6 +1000,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: credentials_over_tls,
     },
     StepDef {
@@ -880,6 +1014,7 @@ pub static STEPS: &[StepDef] = &[
         needs: &[],
         destructive: false,
         alone: false,
+        bruteforce: false,
         run: token_not_in_urls,
     },
 ];

@@ -127,6 +127,39 @@ pub async fn not_cacheable(w: &mut World, c: &Context) -> StepResult {
     super::conclude_verdict(w, v)
 }
 
+/// Random tokens tried beside the forged variants of the real one.
+const RANDOM_FORGERIES: usize = 5;
+
+pub async fn forged_refused(w: &mut World, c: &Context) -> StepResult {
+    let role = super::capture(c, 1).unwrap_or("API").to_string();
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    // A refusal counts only after the real token was shown accepted on the same channel.
+    let base = w.baseline_of(&role, crate::model::Channel::Api)?;
+    let real = w.session(&role)?.clone();
+    let mut v = Verdict::default();
+    v.note(format!("the real {role} token was {base}"));
+    for (what, forged) in crate::checks::forgery::variants(real.token.expose(), RANDOM_FORGERIES) {
+        let forged = crate::secret::Secret::new(forged);
+        t.target.masker.register(&forged);
+        let mut cred = real.clone();
+        cred.token = forged;
+        let r = a
+            .accepts(&t.target, &cred)
+            .await
+            .map_err(|e| Failure::Infra(format!("replaying a forged token ({what}): {e:#}")))?;
+        if r.accepted {
+            v.violate(
+                "ASVS 3.2.2",
+                format!("forged token ({what})"),
+                format!("the API accepted it: {}", r.evidence),
+            );
+        } else {
+            v.note(format!("forged token ({what}): refused, {}", r.evidence));
+        }
+    }
+    super::conclude_verdict(w, v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::judge_cache;

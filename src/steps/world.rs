@@ -115,6 +115,8 @@ pub struct World {
     guard: Option<AccountGuard>,
     /// Fresh tokens collected for the strength analysis (never printed).
     pub tokens: Vec<String>,
+    /// The wrong-password run of a brute-force scenario, while its block may last.
+    pub brute: Option<super::bruteforce::BruteForce>,
     /// What the browser recorded (its performance and console logs), read so far.
     pub recorded: crate::browser::log::Recorded,
     /// Channels this scenario's refusal steps judge: each captured session gets a baseline on them.
@@ -389,6 +391,27 @@ impl World {
                     ctx.progress(&what);
                     self.note(what);
                 }
+            }
+        }
+        // The account must be usable by the scenarios after this one, even after a finding.
+        if let Some(b) = self.brute.take()
+            && b.blocked_at.is_some()
+            && let Some(rt) = &self.rt
+        {
+            let left = b
+                .usable_at(rt.target.config.expect.grace)
+                .saturating_duration_since(std::time::Instant::now());
+            if !left.is_zero() {
+                ctx.progress(&format!(
+                    "{}: waiting {} for the sign-in block to pass",
+                    self.scenario,
+                    human(left)
+                ));
+                tokio::time::sleep(left).await;
+                self.note(format!(
+                    "waited {} for the sign-in block to pass, so the account is usable again",
+                    human(left)
+                ));
             }
         }
         if failed && let Some(b) = &self.browser {

@@ -161,6 +161,42 @@ pub const SHARED: &[Case] = &[
         )],
     },
     Case {
+        weakness: "token-prefix-match",
+        tags: "@check-forged-tokens",
+        fails: &[e(
+            "forged-tokens",
+            "forged and random variants of the API session's token are refused by the API",
+            "forged token (last character changed): the API accepted it: *",
+        )],
+    },
+    Case {
+        weakness: "no-login-throttle",
+        tags: "@bruteforce",
+        fails: &[e(
+            "login-throttle",
+            "sign-in was blocked within the expected number of failures",
+            "* wrong passwords in a row were each answered as a wrong password: no throttle or lockout within * failures (*'s documented bound, or SESSIONDRILL_<APP>_LOCKOUT) [ASVS 2.2.1]",
+        )],
+    },
+    Case {
+        weakness: "throttle-trusts-forwarded-for",
+        tags: "@bruteforce",
+        fails: &[e(
+            "login-throttle",
+            "a forged X-Forwarded-For or X-Real-IP does not lift the block",
+            "a sign-in claiming X-Forwarded-For and X-Real-IP: 203.0.113.* was judged as a fresh wrong password, not blocked (*): the block is keyed by an address the client chooses [ASVS 2.2.1]",
+        )],
+    },
+    Case {
+        weakness: "permanent-lockout",
+        tags: "@bruteforce",
+        fails: &[e(
+            "login-throttle",
+            "the account signs in again once the block has passed",
+            "* is still blocked * after the last failed attempt (block * + grace *): *; a block that does not end lets anyone lock a user out [ASVS 2.2.1]",
+        )],
+    },
+    Case {
         weakness: "logout-keeps-token",
         tags: "@logout",
         fails: &[

@@ -142,3 +142,11 @@ pub fn is_header_cookie(name: &str) -> bool {
         .unwrap_or(name);
     bare == COOKIE_SESSION_INFO || bare == COOKIE_DTA
 }
+
+/// Devise `lockable`, which a hardened Chatwoot enables (`lock_strategy :failed_attempts`,
+/// `unlock_strategy :time`; Devise's defaults: 20 attempts, 1 hour; here 5 and 5 minutes,
+/// as strict as Rack::Attack's `login/ip`). devise_token_auth answers a locked account
+/// with 401 and this message (`devise.mailer.unlock_instructions.account_lock_msg`).
+pub const LOCKABLE: (u32, Duration) = (5, Duration::from_secs(300));
+pub const MSG_LOCKED: &str =
+    "Your account has been locked due to an excessive number of unsuccessful sign in attempts.";

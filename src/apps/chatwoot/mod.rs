@@ -457,18 +457,24 @@ impl Adapter for Chatwoot {
         None
     }
 
-    fn sign_in_api<'a>(
+    fn failed_sign_in_block(&self) -> (u32, Duration) {
+        facts::SIGN_IN_THROTTLE
+    }
+
+    fn sign_in_api_claiming<'a>(
         &'a self,
         t: &'a Target,
         login: &'a str,
         password: &'a Secret,
+        address: Option<&'a str>,
     ) -> Fut<'a, ApiSignIn> {
         Box::pin(async move {
             let body = json!({"email": login, "password": password.expose()});
-            let r = t
-                .http
-                .send(t.http.request(Method::POST, facts::SIGN_IN).json(&body))
-                .await?;
+            let mut req = t.http.request(Method::POST, facts::SIGN_IN).json(&body);
+            if let Some(a) = address {
+                req = req.header("X-Forwarded-For", a).header("X-Real-IP", a);
+            }
+            let r = t.http.send(req).await?;
             match r.status {
                 200 => {
                     let cred =
@@ -486,6 +492,12 @@ impl Adapter for Chatwoot {
                 206 => bail!(
                     "the account has multi-factor authentication; use a test account without MFA"
                 ),
+                // devise_token_auth on a `lockable` account that is locked.
+                401 if super::body_says(&r, &["errors"], facts::MSG_LOCKED) => {
+                    Ok(ApiSignIn::Throttled {
+                        evidence: r.summary(&t.masker),
+                    })
+                }
                 401 => Ok(ApiSignIn::Rejected {
                     evidence: r.summary(&t.masker),
                 }),

@@ -153,6 +153,18 @@ fn strip_prefix(name: &str) -> &str {
         .unwrap_or(name)
 }
 
+/// `Block_Multiple_Failed_Logins_*` defaults (`server/settings/accounts.ts`): failures
+/// per user and per client address before the block, and the block's length from the
+/// last failure (`restrictLoginAttempts.ts`).
+pub const BLOCK_BY_USER_ATTEMPTS: u32 = 10;
+pub const BLOCK_BY_IP_ATTEMPTS: u32 = 50;
+pub const BLOCK_PERIOD: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+/// The errors `validateLoginAttempt` throws while blocked (REST: 401 with `error`).
+pub const ERR_BLOCKED_FOR_USER: &str = "error-login-blocked-for-user";
+pub const ERR_BLOCKED_FOR_IP: &str = "error-login-blocked-for-ip";
+pub const MSG_BLOCKED_FOR_USER: &str = "Login has been temporarily blocked For User";
+pub const MSG_BLOCKED_FOR_IP: &str = "Login has been temporarily blocked For IP";
+
 #[cfg(test)]
 mod tests {
     use super::*;

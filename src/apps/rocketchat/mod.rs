@@ -387,18 +387,24 @@ impl Adapter for RocketChat {
         Some(u)
     }
 
-    fn sign_in_api<'a>(
+    fn failed_sign_in_block(&self) -> (u32, Duration) {
+        (facts::BLOCK_BY_USER_ATTEMPTS, facts::BLOCK_PERIOD)
+    }
+
+    fn sign_in_api_claiming<'a>(
         &'a self,
         t: &'a Target,
         login: &'a str,
         password: &'a Secret,
+        address: Option<&'a str>,
     ) -> Fut<'a, ApiSignIn> {
         Box::pin(async move {
             let body = json!({"user": login, "password": password.expose()});
-            let r = t
-                .http
-                .send(t.http.request(Method::POST, facts::LOGIN).json(&body))
-                .await?;
+            let mut req = t.http.request(Method::POST, facts::LOGIN).json(&body);
+            if let Some(a) = address {
+                req = req.header("X-Forwarded-For", a).header("X-Real-IP", a);
+            }
+            let r = t.http.send(req).await?;
             let j = r.json().unwrap_or(Value::Null);
             match r.status {
                 200 => {
@@ -425,23 +431,22 @@ impl Adapter for RocketChat {
                     "the account has two-factor authentication; use a test user without 2FA (or disable \
                      Accounts_TwoFactorAuthentication_By_Email_Auto_Opt_In and create it unverified)"
                 ),
+                // Block_Multiple_Failed_Logins: `error-login-blocked-for-user|ip`.
                 401 if j["error"]
                     .as_str()
                     .is_some_and(|e| e.starts_with("error-login-blocked")) =>
                 {
-                    bail!(
-                        "Rocket.Chat has blocked sign-ins ({}); wait for Block_Multiple_Failed_Logins to expire",
-                        j["error"]
-                    )
+                    Ok(ApiSignIn::Throttled {
+                        evidence: r.summary(&t.masker),
+                    })
                 }
                 401 => Ok(ApiSignIn::Rejected {
                     evidence: r.summary(&t.masker),
                 }),
-                429 => bail!(
-                    "Rocket.Chat rate-limited the sign-in ({}). Raise API_Enable_Rate_Limiter_Limit_Calls_Default \
-                     or disable the limiter on the test deployment",
-                    r.summary(&t.masker)
-                ),
+                // The REST rate limiter (API_Enable_Rate_Limiter_Limit_Calls_Default per minute).
+                429 => Ok(ApiSignIn::Throttled {
+                    evidence: r.summary(&t.masker),
+                }),
                 _ => bail!("unexpected answer to sign-in: {}", r.summary(&t.masker)),
             }
         })

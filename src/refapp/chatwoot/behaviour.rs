@@ -49,6 +49,9 @@ pub struct Behaviour {
     pub session_holds_user: bool,
     pub clear_cookies_on_sign_out: bool,
     pub throttle: bool,
+    /// Devise `lockable` (hardened): failures per account, or per claimed address under
+    /// `throttle-trusts-forwarded-for`.
+    pub lockable: Option<crate::refapp::lockout::Policy>,
     pub throttle_loopback: bool,
     pub throttle_period: Duration,
     pub accept_wrong_password: bool,
@@ -104,6 +107,7 @@ impl Behaviour {
                 session_holds_user: false,
                 clear_cookies_on_sign_out: true,
                 throttle: true,
+                lockable: None,
                 throttle_loopback: o.throttle_loopback,
                 throttle_period: o.throttle_period.unwrap_or(facts::SIGN_IN_THROTTLE.1),
                 accept_wrong_password: false,
@@ -135,6 +139,11 @@ impl Behaviour {
                 session_holds_user: true,
                 clear_cookies_on_sign_out: true,
                 throttle: true,
+                lockable: Some(crate::refapp::lockout::Policy {
+                    attempts: facts::LOCKABLE.0,
+                    period: o.lockout_period.unwrap_or(facts::LOCKABLE.1),
+                    forever: false,
+                }),
                 throttle_loopback: o.throttle_loopback,
                 throttle_period: o.throttle_period.unwrap_or(facts::SIGN_IN_THROTTLE.1),
                 accept_wrong_password: false,
@@ -177,6 +186,17 @@ impl Behaviour {
                 self.pubsub_rotates_on_password_change = false;
             }
             NoSessionRenewal => self.renew_session_at_sign_in = false,
+            NoLoginThrottle => {
+                self.lockable = None;
+                self.throttle = false;
+            }
+            PermanentLockout => {
+                if let Some(p) = self.lockable.as_mut() {
+                    p.forever = true;
+                }
+            }
+            // Keyed where the sign-in is handled.
+            ThrottleTrustsForwardedFor => {}
             RealtimeKeepsConnections => self.close_sockets_on_revoke = false,
             LoginStoresNothing => {
                 self.dta_cookie = None;

@@ -30,6 +30,8 @@ pub struct AppState {
     pub behaviour: Arc<Behaviour>,
     /// Rack::Attack `login/ip` counters: fixed windows keyed by address.
     throttle: Arc<Mutex<HashMap<IpAddr, (u64, u32)>>>,
+    /// Devise `lockable` failure counts.
+    pub failures: Arc<crate::refapp::lockout::Lockout>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
         store,
         behaviour: behaviour.clone(),
         throttle: Arc::new(Mutex::new(HashMap::new())),
+        failures: Default::default(),
     };
     let serving = super::serve::Serving {
         app: app(state),

@@ -147,13 +147,34 @@ pub async fn sign_in(
         .unwrap_or_default();
     let planted = from_cookie(&headers, crate::apps::chatwoot::facts::is_header_cookie)
         .map(|(t, c, _)| (t, c));
-    let Some((user, issued)) = state.store.sign_in(email, password, planted) else {
+    let b = &state.behaviour;
+    // Devise lockable, checked before the password as Warden's strategy does.
+    let lock_key = if b.has(Weakness::ThrottleTrustsForwardedFor) {
+        format!("ip:{}", crate::refapp::lockout::claimed_address(&headers))
+    } else {
+        format!("user:{}", email.trim().to_lowercase())
+    };
+    if let Some(p) = &b.lockable
+        && state.failures.blocked(p, &lock_key)
+    {
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"success": false, "errors": [facts::MSG_LOCKED]}),
+        );
+    }
+    let signed_in = state.store.sign_in(email, password, planted);
+    if b.lockable.is_some() {
+        match &signed_in {
+            Some(_) => state.failures.succeeded(&lock_key),
+            None => state.failures.failed(&lock_key),
+        }
+    }
+    let Some((user, issued)) = signed_in else {
         return reply(
             StatusCode::UNAUTHORIZED,
             json!({"success": false, "errors": [facts::MSG_BAD_CREDENTIALS]}),
         );
     };
-    let b = &state.behaviour;
     let mut resp = reply(
         StatusCode::OK,
         json!({"data": user_json(&user, &issued.pubsub)}),

@@ -97,6 +97,14 @@ pub struct Store {
 }
 
 impl Store {
+    /// The stored form of a token (of the part the server compares).
+    fn token_hash(&self, token: &str) -> String {
+        hash(&crate::refapp::tokens::compared(
+            &self.behaviour.weaknesses,
+            token,
+        ))
+    }
+
     pub fn new(behaviour: Arc<Behaviour>) -> Self {
         let (revoked, _) = broadcast::channel(256);
         Self {
@@ -204,7 +212,7 @@ impl Store {
         {
             user.tokens.push(Token {
                 client: p_client,
-                hashed: hash(&p_token),
+                hashed: self.token_hash(&p_token),
                 expiry,
                 last_used: Instant::now(),
                 pubsub: None,
@@ -218,7 +226,7 @@ impl Store {
         }
         user.tokens.push(Token {
             client: client.clone(),
-            hashed: hash(&token),
+            hashed: self.token_hash(&token),
             expiry,
             last_used: Instant::now(),
             pubsub: pubsub.clone(),
@@ -248,7 +256,7 @@ impl Store {
         let user = users
             .iter_mut()
             .find(|u| u.email.eq_ignore_ascii_case(uid))?;
-        let h = hash(token);
+        let h = self.token_hash(token);
         let i = user
             .tokens
             .iter()

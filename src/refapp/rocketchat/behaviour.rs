@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::apps::rocketchat::facts;
 use crate::refapp::cookie::CookieStyle;
+use crate::refapp::lockout::Policy;
 use crate::refapp::{Posture, RefOptions, Weakness};
 
 /// The server-set session cookies (hardened posture only: real Rocket.Chat sets none).
@@ -65,6 +66,9 @@ pub struct Behaviour {
     pub clear_cookies_on_logout: bool,
     pub accept_wrong_password: bool,
     pub dead_token_at_login: bool,
+    /// `Block_Multiple_Failed_Logins` by user and by client address (`X-Real-IP` trusted).
+    pub block_by_user: Option<Policy>,
+    pub block_by_ip: Option<Policy>,
     /// Every weakness switched on, for those a handler checks directly.
     pub weaknesses: std::collections::BTreeSet<Weakness>,
     /// Records every secret handed out or given (for leak tests).
@@ -74,6 +78,15 @@ pub struct Behaviour {
 impl Behaviour {
     pub fn has(&self, w: Weakness) -> bool {
         self.weaknesses.contains(&w)
+    }
+}
+
+/// Failed-login blocking on by default in both postures, with the block's length scaled.
+fn block(o: &RefOptions, attempts: u32) -> Policy {
+    Policy {
+        attempts,
+        period: o.lockout_period.unwrap_or(facts::BLOCK_PERIOD),
+        forever: false,
     }
 }
 
@@ -105,6 +118,8 @@ impl Behaviour {
                 clear_cookies_on_logout: false,
                 accept_wrong_password: false,
                 dead_token_at_login: false,
+                block_by_user: Some(block(o, facts::BLOCK_BY_USER_ATTEMPTS)),
+                block_by_ip: Some(block(o, facts::BLOCK_BY_IP_ATTEMPTS)),
                 weaknesses: Default::default(),
                 ledger: o.ledger.clone(),
             },
@@ -131,6 +146,8 @@ impl Behaviour {
                 clear_cookies_on_logout: true,
                 accept_wrong_password: false,
                 dead_token_at_login: false,
+                block_by_user: Some(block(o, facts::BLOCK_BY_USER_ATTEMPTS)),
+                block_by_ip: Some(block(o, facts::BLOCK_BY_IP_ATTEMPTS)),
                 weaknesses: Default::default(),
                 ledger: o.ledger.clone(),
             },
@@ -164,6 +181,22 @@ impl Behaviour {
             KeepsCookiesAfterLogout => self.clear_cookies_on_logout = false,
             AcceptsWrongPassword => self.accept_wrong_password = true,
             LoginIssuesDeadToken => self.dead_token_at_login = true,
+            NoLoginThrottle => {
+                self.block_by_user = None;
+                self.block_by_ip = None;
+            }
+            // Only the address block, as strict as the user block, keyed by X-Real-IP.
+            ThrottleTrustsForwardedFor => {
+                self.block_by_ip = self.block_by_user.take();
+            }
+            PermanentLockout => {
+                for p in [&mut self.block_by_user, &mut self.block_by_ip]
+                    .into_iter()
+                    .flatten()
+                {
+                    p.forever = true;
+                }
+            }
             // Chatwoot's own; `refapp::start` refuses them for Rocket.Chat.
             KnownSecretKeyBase | ApiTokenSurvives | PubsubSurvives | NoSessionRenewal => {}
             // Checked where they act (handlers and store).

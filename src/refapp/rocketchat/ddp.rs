@@ -44,6 +44,7 @@ pub fn meteor_login(
     state: &AppState,
     params: &Value,
     planted: Option<&str>,
+    client: &str,
 ) -> Result<(Session, &'static str), Value> {
     if let Some(token) = params.get("resume").and_then(Value::as_str) {
         if state.behaviour.has(Weakness::RefusesEveryReplay) {
@@ -70,10 +71,21 @@ pub fn meteor_login(
     }
     state
         .store
-        .password_login(login, digest, planted)
+        .password_login(login, digest, planted, client)
         .map(|s| (s, "password"))
-        // Meteor 3 rewrites every password failure to this one error.
-        .map_err(|_: LoginError| meteor_error(json!(401), facts::MSG_USER_NOT_FOUND))
+        .map_err(|e| match e {
+            LoginError::BlockedForUser => meteor_error(
+                json!(facts::ERR_BLOCKED_FOR_USER),
+                facts::MSG_BLOCKED_FOR_USER,
+            ),
+            LoginError::BlockedForIp => {
+                meteor_error(json!(facts::ERR_BLOCKED_FOR_IP), facts::MSG_BLOCKED_FOR_IP)
+            }
+            // Meteor 3 rewrites every password failure to this one error.
+            LoginError::UserNotFound | LoginError::IncorrectPassword => {
+                meteor_error(json!(401), facts::MSG_USER_NOT_FOUND)
+            }
+        })
 }
 
 pub async fn upgrade(
@@ -87,14 +99,20 @@ pub async fn upgrade(
     } else {
         None
     };
-    ws.on_upgrade(move |socket| connection(state, socket, cookie_session))
+    let client = crate::refapp::lockout::claimed_address(&headers);
+    ws.on_upgrade(move |socket| connection(state, socket, cookie_session, client))
 }
 
 async fn send(socket: &mut WebSocket, v: Value) -> bool {
     socket.send(Message::text(v.to_string())).await.is_ok()
 }
 
-async fn connection(state: AppState, mut socket: WebSocket, mut session: Option<Session>) {
+async fn connection(
+    state: AppState,
+    mut socket: WebSocket,
+    mut session: Option<Session>,
+    client: String,
+) {
     let mut removals = state.store.removals();
     if !send(&mut socket, json!({"server_id": "0"})).await {
         return;
@@ -103,7 +121,7 @@ async fn connection(state: AppState, mut socket: WebSocket, mut session: Option<
         tokio::select! {
             removed = removals.recv() => {
                 let Ok(hash) = removed else { continue };
-                if session.as_ref().is_some_and(|s| facts::hash_token(&s.token) == hash)
+                if session.as_ref().is_some_and(|s| state.store.hash(&s.token) == hash)
                     && !state.behaviour.has(Weakness::RealtimeKeepsConnections)
                 {
                     let _ = socket.send(Message::Close(None)).await;
@@ -117,7 +135,7 @@ async fn connection(state: AppState, mut socket: WebSocket, mut session: Option<
                     Some(Ok(_)) => continue,
                 };
                 let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else { continue };
-                if !handle(&state, &mut socket, &mut session, &v).await {
+                if !handle(&state, &mut socket, &mut session, &v, &client).await {
                     return;
                 }
             }
@@ -130,6 +148,7 @@ async fn handle(
     socket: &mut WebSocket,
     session: &mut Option<Session>,
     v: &Value,
+    client: &str,
 ) -> bool {
     let id = v.get("id").cloned().unwrap_or(Value::Null);
     match v.get("msg").and_then(Value::as_str) {
@@ -155,7 +174,7 @@ async fn handle(
                 return true;
             }
             let reply = match method {
-                "login" => match meteor_login(state, &params, None) {
+                "login" => match meteor_login(state, &params, None, client) {
                     Ok((s, kind)) => {
                         let r =
                             json!({"msg": "result", "id": id, "result": login_result(&s, kind)});

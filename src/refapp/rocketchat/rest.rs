@@ -118,11 +118,25 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
         };
         state
             .store
-            .password_login(&login, &digest, cookie_token(&headers).as_deref())
-            // Meteor 3: every password failure becomes 'User not found', which the REST
-            // login reports as 401 Unauthorized (loginErrorMessageOverride.ts, ApiClass.ts).
-            .map_err(|_: LoginError| {
-                login_error(json!(facts::MSG_UNAUTHORIZED), facts::MSG_UNAUTHORIZED)
+            .password_login(
+                &login,
+                &digest,
+                cookie_token(&headers).as_deref(),
+                &crate::refapp::lockout::claimed_address(&headers),
+            )
+            .map_err(|e| match e {
+                LoginError::BlockedForUser => login_error(
+                    json!(facts::ERR_BLOCKED_FOR_USER),
+                    facts::MSG_BLOCKED_FOR_USER,
+                ),
+                LoginError::BlockedForIp => {
+                    login_error(json!(facts::ERR_BLOCKED_FOR_IP), facts::MSG_BLOCKED_FOR_IP)
+                }
+                // Meteor 3: every password failure becomes 'User not found', which the REST
+                // login reports as 401 Unauthorized (loginErrorMessageOverride.ts, ApiClass.ts).
+                LoginError::UserNotFound | LoginError::IncorrectPassword => {
+                    login_error(json!(facts::MSG_UNAUTHORIZED), facts::MSG_UNAUTHORIZED)
+                }
             })
     } else if let Some(token) = obj.get("resume").and_then(Value::as_str) {
         state
@@ -174,6 +188,7 @@ pub async fn call_anon_login(
         &state,
         &params,
         cookie_token(&headers).as_deref(),
+        &crate::refapp::lockout::claimed_address(&headers),
     ) {
         Ok((s, kind)) => {
             let cookies = if state.behaviour.has(Weakness::LoginStoresNothing) {

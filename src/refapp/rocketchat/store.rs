@@ -67,6 +67,8 @@ pub struct Session {
 pub enum LoginError {
     UserNotFound,
     IncorrectPassword,
+    BlockedForUser,
+    BlockedForIp,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -88,9 +90,19 @@ pub struct Store {
     issued: Mutex<std::collections::HashMap<String, Session>>,
     behaviour: Arc<Behaviour>,
     removed: broadcast::Sender<String>,
+    /// Failed logins per user and per client address.
+    failures: crate::refapp::lockout::Lockout,
 }
 
 impl Store {
+    /// Meteor's stored form of a token (of the part the server compares).
+    pub fn hash(&self, token: &str) -> String {
+        facts::hash_token(&crate::refapp::tokens::compared(
+            &self.behaviour.weaknesses,
+            token,
+        ))
+    }
+
     pub fn new(behaviour: Arc<Behaviour>) -> Self {
         let (removed, _) = broadcast::channel(256);
         Self {
@@ -98,6 +110,7 @@ impl Store {
             issued: Mutex::new(Default::default()),
             behaviour,
             removed,
+            failures: Default::default(),
         }
     }
 
@@ -149,7 +162,39 @@ impl Store {
 
     /// A password login: `login` is a username or an e-mail, `digest` the client's SHA-256 hex.
     /// `planted` is a token value the request carried (cookie); adopted only when weakened.
+    /// `client` is the address the request claims (`X-Real-IP`), which the IP block keys on.
     pub fn password_login(
+        &self,
+        login: &str,
+        digest: &str,
+        planted: Option<&str>,
+        client: &str,
+    ) -> Result<Session, LoginError> {
+        let b = &self.behaviour;
+        let (by_user, by_ip) = (format!("user:{login}"), format!("ip:{client}"));
+        // validateLoginAttempt: a blocked user or address cannot sign in, even with the right password.
+        if let Some(p) = &b.block_by_user
+            && self.failures.blocked(p, &by_user)
+        {
+            return Err(LoginError::BlockedForUser);
+        }
+        if let Some(p) = &b.block_by_ip
+            && self.failures.blocked(p, &by_ip)
+        {
+            return Err(LoginError::BlockedForIp);
+        }
+        let result = self.check_password(login, digest, planted);
+        for (policy, key) in [(&b.block_by_user, &by_user), (&b.block_by_ip, &by_ip)] {
+            match (policy, &result) {
+                (None, _) => {}
+                (Some(_), Ok(_)) => self.failures.succeeded(key),
+                (Some(_), Err(_)) => self.failures.failed(key),
+            }
+        }
+        result
+    }
+
+    fn check_password(
         &self,
         login: &str,
         digest: &str,
@@ -175,7 +220,7 @@ impl Store {
             .or(reused)
             .unwrap_or_else(|| crate::refapp::tokens::mint(&self.behaviour.weaknesses, 32));
         self.behaviour.ledger.record(&token);
-        let hashed = facts::hash_token(&token);
+        let hashed = self.hash(&token);
         let now = Utc::now();
         let existing = user.tokens.iter().position(|t| t.hashed == hashed);
         let stored = match existing {
@@ -202,7 +247,7 @@ impl Store {
             self.behaviour.has(Weakness::PlantedTokenAlsoValid) && p.len() >= 20 && *p != token
         }) {
             user.tokens.push(StoredToken {
-                hashed: facts::hash_token(p),
+                hashed: self.hash(p),
                 when: now,
                 last_used: Instant::now(),
                 dead: false,
@@ -219,7 +264,7 @@ impl Store {
         self.issued
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(facts::hash_token(&session.token), session.clone());
+            .insert(self.hash(&session.token), session.clone());
         Ok(session)
     }
 
@@ -228,7 +273,7 @@ impl Store {
         let found = self.resume_stored(token);
         if found.is_err() && self.behaviour.has(Weakness::RealtimeOutlivesSession) {
             let issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(s) = issued.get(&facts::hash_token(token)) {
+            if let Some(s) = issued.get(&self.hash(token)) {
                 return Ok(s.clone());
             }
         }
@@ -236,7 +281,7 @@ impl Store {
     }
 
     fn resume_stored(&self, token: &str) -> Result<Session, ResumeError> {
-        let hashed = facts::hash_token(token);
+        let hashed = self.hash(token);
         let mut users = self.lock();
         for user in users.iter_mut() {
             if let Some(i) = user.tokens.iter().position(|t| t.hashed == hashed) {
@@ -262,7 +307,7 @@ impl Store {
     /// REST authentication by user id and token. Real Rocket.Chat ignores expiry here
     /// (the sweep removes expired tokens later); the hardened posture enforces it.
     pub fn authenticate(&self, user_id: Option<&str>, token: &str) -> Option<User> {
-        let hashed = facts::hash_token(token);
+        let hashed = self.hash(token);
         let mut users = self.lock();
         let user = users.iter_mut().find(|u| {
             user_id.is_none_or(|id| u.id == id) && u.tokens.iter().any(|t| t.hashed == hashed)
@@ -285,7 +330,7 @@ impl Store {
 
     /// Removes one token (logout). Returns whether it existed.
     pub fn remove_token(&self, token: &str) -> bool {
-        let hashed = facts::hash_token(token);
+        let hashed = self.hash(token);
         let removed = {
             let mut users = self.lock();
             users.iter_mut().any(|u| {
@@ -302,7 +347,7 @@ impl Store {
 
     /// Keeps only `keep`'s token for its user (`removeOtherTokens`).
     pub fn remove_other_tokens(&self, user_id: &str, keep: &str) {
-        let keep = facts::hash_token(keep);
+        let keep = self.hash(keep);
         let gone = self.retain(user_id, |t| t.hashed == keep);
         self.notify(gone);
     }
