@@ -20,9 +20,7 @@ use super::Verdict;
 pub fn verifier(
     extra: Vec<CertificateDer<'static>>,
 ) -> Result<Arc<dyn ServerCertVerifier>, String> {
-    let provider = rustls::crypto::CryptoProvider::get_default()
-        .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    let provider = crate::probe::tls::provider();
     let v = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider)
         .map_err(|e| format!("cannot load the trusted roots: {e}"))?;
     Ok(Arc::new(v))

@@ -2,6 +2,7 @@
 
 pub mod http;
 pub mod store;
+pub mod tcp;
 pub mod tls;
 pub mod ws;
 

@@ -2,7 +2,6 @@
 //! brings no credentials? Each speaks just enough of the wire protocol to get the
 //! server's own answer, which is read, never inferred from an exit status.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -72,25 +71,7 @@ impl Store {
     }
 
     async fn connect(&self) -> Result<TcpStream, ProbeError> {
-        let unreachable = |detail: String| ProbeError::Unreachable {
-            url: self.label(),
-            detail,
-        };
-        let connecting = async {
-            if self.host.ends_with(".test") || self.host == "localhost" {
-                TcpStream::connect(SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))).await
-            } else {
-                TcpStream::connect((self.host.as_str(), self.port)).await
-            }
-        };
-        match tokio::time::timeout(TIMEOUT, connecting).await {
-            Ok(Ok(s)) => Ok(s),
-            Ok(Err(e)) => Err(unreachable(e.to_string())),
-            Err(_) => Err(ProbeError::Timeout {
-                url: self.label(),
-                secs: TIMEOUT.as_secs(),
-            }),
-        }
+        super::tcp::connect(&self.host, self.port, TIMEOUT).await
     }
 }
 

@@ -3,7 +3,6 @@
 //! written here and judged on the server's first record; TLS 1.2 and 1.3 are real
 //! rustls handshakes (the positive control).
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,27 +35,7 @@ impl Endpoint {
     }
 
     async fn connect(&self) -> Result<TcpStream, ProbeError> {
-        let unreachable = |detail: String| ProbeError::Unreachable {
-            url: self.label(),
-            detail,
-        };
-        // `.test` names resolve to loopback, as the browser maps them.
-        let connecting = if self.host.ends_with(".test") || self.host == "localhost" {
-            TcpStream::connect(SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))).await
-        } else {
-            TcpStream::connect((self.host.as_str(), self.port)).await
-        };
-        match tokio::time::timeout(TIMEOUT, async { connecting }).await {
-            Ok(Ok(s)) => {
-                let _ = s.set_nodelay(true);
-                Ok(s)
-            }
-            Ok(Err(e)) => Err(unreachable(e.to_string())),
-            Err(_) => Err(ProbeError::Timeout {
-                url: self.label(),
-                secs: TIMEOUT.as_secs(),
-            }),
-        }
+        super::tcp::connect(&self.host, self.port, TIMEOUT).await
     }
 }
 
@@ -301,7 +280,8 @@ pub struct Handshake {
     pub chain: Vec<CertificateDer<'static>>,
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+/// The process's rustls crypto provider, or aws-lc-rs: one for every TLS client and server here.
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     rustls::crypto::CryptoProvider::get_default()
         .cloned()
         .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))

@@ -188,9 +188,7 @@ impl JsonSocket {
 
 fn tls_config(insecure: bool) -> Result<rustls::ClientConfig, String> {
     if insecure {
-        let provider = rustls::crypto::CryptoProvider::get_default()
-            .cloned()
-            .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+        let provider = crate::probe::tls::provider();
         let config = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?

@@ -47,9 +47,7 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 fn workdir(name: &str) -> anyhow::Result<PathBuf> {
-    let mut tag = [0u8; 6];
-    rand::fill(&mut tag[..]);
-    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::secret::random_hex(6);
     let dir =
         std::env::temp_dir().join(format!("sessiondrill-{name}-{}-{hex}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -212,9 +210,7 @@ pub async fn redis(open: bool) -> anyhow::Result<(Server, Store)> {
         .arg("--dir")
         .arg(&dir);
     if !open {
-        let mut pw = [0u8; 16];
-        rand::fill(&mut pw[..]);
-        let pw: String = pw.iter().map(|b| format!("{b:02x}")).collect();
+        let pw = crate::secret::random_hex(16);
         cmd.args(["--requirepass", &pw]);
     }
     let server = spawn("redis-server", cmd, port, dir)?;
@@ -227,7 +223,13 @@ pub async fn redis(open: bool) -> anyhow::Result<(Server, Store)> {
 /// PostgreSQL refuses to run as root, so as root it runs as the `postgres` user.
 pub async fn postgres(open: bool) -> anyhow::Result<(Server, Store)> {
     const BINS: &[&str] = &["/usr/lib/postgresql/*/bin"];
-    let (initdb, postgres) = (program("initdb", BINS)?, program("postgres", BINS)?);
+    let initdb = program("initdb", BINS)?;
+    // The server of the same major version as initdb, which wrote the data directory.
+    let postgres = initdb
+        .parent()
+        .map(|d| d.join("postgres"))
+        .filter(|p| p.is_file())
+        .map_or_else(|| program("postgres", BINS), Ok)?;
     let dir = workdir("postgres")?;
     let port = free_port()?;
     // SAFETY: getuid has no preconditions.
@@ -258,9 +260,7 @@ pub async fn postgres(open: bool) -> anyhow::Result<(Server, Store)> {
             bail!("cannot hand {} to the postgres user", dir.display());
         }
     }
-    let mut pw = [0u8; 16];
-    rand::fill(&mut pw[..]);
-    let pw: String = pw.iter().map(|b| format!("{b:02x}")).collect();
+    let pw = crate::secret::random_hex(16);
     std::fs::write(dir.join("pw"), &pw)?;
     let auth = if open { "trust" } else { "scram-sha-256" };
     let out = run_as(&initdb)

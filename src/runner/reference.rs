@@ -81,9 +81,7 @@ pub async fn start_one(
     let (app, login, password) = (opts.app, opts.login.clone(), opts.password.clone());
     // The suite is told the stand-in's secret, as a user may tell it their deployment's.
     if app == AppId::Chatwoot && opts.secret_key_base.is_none() {
-        let mut bytes = [0u8; 64];
-        rand::fill(&mut bytes[..]);
-        opts.secret_key_base = Some(bytes.iter().map(|b| format!("{b:02x}")).collect());
+        opts.secret_key_base = Some(crate::secret::random_hex(64));
     }
     let secret_key_base = opts.secret_key_base.clone().map(Secret::new);
     let lockout_period = opts.lockout_period;

@@ -11,13 +11,9 @@ use crate::probe::tls::{self, Answer, Endpoint, Legacy, Modern};
 
 /// The distinct TLS endpoints: the application and its realtime channel.
 fn endpoints(w: &World) -> Result<Vec<Endpoint>, Failure> {
+    super::transport::https_or_finding(w)?;
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
     let url = t.target.url().clone();
-    if url.scheme() != "https" {
-        return Err(Failure::Finding(format!(
-            "the application is served at {url}, over plain HTTP: no TLS at all [ASVS 9.1.1]"
-        )));
-    }
     let ws = crate::probe::ws::ws_url(&url, a.realtime_path());
     let mut eps: Vec<Endpoint> = [&url, &ws].into_iter().filter_map(Endpoint::of).collect();
     eps.sort();

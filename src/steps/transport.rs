@@ -7,7 +7,7 @@ use reqwest::Method;
 use super::world::{Failure, StepResult, World};
 use crate::checks::{Verdict, hsts, redirect};
 
-fn https_or_finding(w: &World) -> StepResult {
+pub(super) fn https_or_finding(w: &World) -> StepResult {
     let url = w.target()?.url();
     if url.scheme() != "https" {
         return Err(Failure::Finding(format!(

@@ -24,14 +24,6 @@ pub fn random_id() -> String {
         .collect()
 }
 
-/// `Random.secret()`: 32 random bytes as 43 base64url characters.
-pub fn random_secret() -> String {
-    use base64::Engine as _;
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes[..]);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 #[derive(Clone, Debug)]
 struct StoredToken {
     hashed: String,
