@@ -136,6 +136,23 @@ pub async fn nginx_legacy_tls(
     cert_pem: &str,
     key_pem: &str,
 ) -> anyhow::Result<Server> {
+    nginx_tls(upstream, host, cert_pem, key_pem, true).await
+}
+
+/// nginx in front of `upstream`: with every protocol and cipher when `legacy`, else with
+/// nginx's defaults narrowed to TLS 1.2 and 1.3 (the benchmark's control fixture).
+pub async fn nginx_tls(
+    upstream: u16,
+    host: &str,
+    cert_pem: &str,
+    key_pem: &str,
+    legacy: bool,
+) -> anyhow::Result<Server> {
+    let (protocols, ciphers) = if legacy {
+        ("TLSv1 TLSv1.1 TLSv1.2 TLSv1.3", "DEFAULT:@SECLEVEL=0")
+    } else {
+        ("TLSv1.2 TLSv1.3", "HIGH:!aNULL:!MD5")
+    };
     let nginx = program("nginx", &["/usr/sbin"])?;
     let dir = workdir("nginx")?;
     let port = free_port()?;
@@ -156,8 +173,8 @@ http {{
     server_name {host};
     ssl_certificate {d}/cert.pem;
     ssl_certificate_key {d}/key.pem;
-    ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;
-    ssl_ciphers 'DEFAULT:@SECLEVEL=0';
+    ssl_protocols {protocols};
+    ssl_ciphers '{ciphers}';
     location / {{
       proxy_pass https://127.0.0.1:{upstream};
       proxy_ssl_server_name on;
