@@ -52,6 +52,10 @@ impl Traffic {
         let mut t = Traffic::default();
         let mut urls = std::collections::HashMap::<String, String>::new();
         let mut sockets = std::collections::HashMap::<String, String>::new();
+        // The URL an event's `requestId` was first seen with (requests or sockets).
+        let url_of = |p: &Value, seen: &std::collections::HashMap<String, String>| {
+            p["requestId"].as_str().and_then(|id| seen.get(id)).cloned()
+        };
         for (method, p) in &r.events {
             match method.as_str() {
                 "Network.requestWillBeSent" => {
@@ -80,11 +84,7 @@ impl Traffic {
                 // The headers as sent, where Chromium adds `Referer` after the event above.
                 "Network.requestWillBeSentExtraInfo" => {
                     if let Some(referer) = header(&p["headers"], "referer") {
-                        let url = p["requestId"]
-                            .as_str()
-                            .and_then(|id| urls.get(id))
-                            .cloned()
-                            .unwrap_or_default();
+                        let url = url_of(p, &urls).unwrap_or_default();
                         t.sent.push(Sent {
                             method: "(headers of)".into(),
                             url,
@@ -104,11 +104,7 @@ impl Traffic {
                     }
                 }
                 "Network.loadingFailed" if p["blockedReason"].as_str() == Some("mixed-content") => {
-                    let url = p["requestId"]
-                        .as_str()
-                        .and_then(|id| urls.get(id))
-                        .cloned()
-                        .unwrap_or_else(|| "(a request)".into());
+                    let url = url_of(p, &urls).unwrap_or_else(|| "(a request)".into());
                     t.blocked_mixed.push(url);
                 }
                 "Network.webSocketCreated" => {
@@ -122,11 +118,7 @@ impl Traffic {
                     }
                 }
                 "Network.webSocketFrameSent" => {
-                    let url = p["requestId"]
-                        .as_str()
-                        .and_then(|id| sockets.get(id))
-                        .cloned()
-                        .unwrap_or_default();
+                    let url = url_of(p, &sockets).unwrap_or_default();
                     t.sent.push(Sent {
                         method: "FRAME".into(),
                         url,

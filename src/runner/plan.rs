@@ -190,15 +190,25 @@ pub fn all_steps<'a>(
         .chain(&s.steps)
 }
 
+/// Whether any of the scenario's steps' definitions has the property.
+fn any_step(
+    f: &gherkin::Feature,
+    r: Option<&gherkin::Rule>,
+    s: &gherkin::Scenario,
+    property: impl Fn(&steps::StepDef) -> bool,
+) -> bool {
+    all_steps(f, r, s)
+        .filter_map(|st| steps::find(Kind::of(st.ty), &st.value))
+        .any(property)
+}
+
 /// Whether a scenario changes account state: known from its steps' definitions.
 pub fn is_destructive(
     f: &gherkin::Feature,
     r: Option<&gherkin::Rule>,
     s: &gherkin::Scenario,
 ) -> bool {
-    all_steps(f, r, s)
-        .filter_map(|st| steps::find(Kind::of(st.ty), &st.value))
-        .any(|d| d.destructive)
+    any_step(f, r, s, |d| d.destructive)
 }
 
 /// Whether a step of the scenario sends wrong passwords until the account is blocked.
@@ -207,16 +217,12 @@ pub fn is_bruteforce(
     r: Option<&gherkin::Rule>,
     s: &gherkin::Scenario,
 ) -> bool {
-    all_steps(f, r, s)
-        .filter_map(|st| steps::find(Kind::of(st.ty), &st.value))
-        .any(|d| d.bruteforce)
+    any_step(f, r, s, |d| d.bruteforce)
 }
 
 /// Whether a step of the scenario loads the target so heavily that it must run alone.
 pub fn runs_alone(f: &gherkin::Feature, r: Option<&gherkin::Rule>, s: &gherkin::Scenario) -> bool {
-    all_steps(f, r, s)
-        .filter_map(|st| steps::find(Kind::of(st.ty), &st.value))
-        .any(|d| d.alone)
+    any_step(f, r, s, |d| d.alone)
 }
 
 /// The channels whose baselines the scenario's refusal steps rest on.
