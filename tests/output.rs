@@ -158,12 +158,14 @@ fn golden(name: &str, actual: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_and_reports_match_the_recorded_output() {
-    let (_running, t) = target(
+    let (running, t) = target(
         AppId::RocketChat,
         Posture::Hardened,
         "no-hsts,refuses-every-replay",
     )
     .await;
+    let mut secrets = running.ledger.values();
+    secrets.push(t.account.password.expose().to_string());
     let env = env_for(&t);
     // One scenario at a time, so the console's order is the plan's.
     let run = tokio::task::spawn_blocking(move || {
@@ -173,7 +175,7 @@ async fn console_and_reports_match_the_recorded_output() {
                 "--concurrency",
                 "1",
                 "--tags",
-                "@transport or @check-logout-api or @password",
+                "@transport or @check-logout-api or @check-logout-ui or @password",
             ],
             &env,
         )
@@ -195,6 +197,151 @@ async fn console_and_reports_match_the_recorded_output() {
         diffs.extend(golden(f, &text));
     }
     assert!(diffs.is_empty(), "{}", diffs.join("\n\n"));
+    html_report_reads_right_in_a_browser(&run.out, &secrets).await;
+}
+
+/// `n` in `name="n"` of JUnit's `<testsuites>` element.
+fn junit_count(junit: &str, name: &str) -> usize {
+    Regex::new(&format!(r#"<testsuites[^>]*\b{name}="(\d+)""#))
+        .expect("valid pattern")
+        .captures(junit)
+        .and_then(|c| c[1].parse().ok())
+        .unwrap_or_else(|| panic!("junit.xml has no {name} count"))
+}
+
+/// The HTML report as a reader sees it in headless Chromium: counts equal JUnit's, a
+/// failed scenario shows its screenshot, the filters work offline, no whole secret.
+async fn html_report_reads_right_in_a_browser(out: &Path, secrets: &[String]) {
+    use serde_json::Value;
+    use sessiondrill::browser::Browsers;
+    let html = out.join("report.html");
+    let url = url::Url::from_file_path(&html).expect("absolute path");
+    let browsers = Browsers::new(None, 1);
+    let b = browsers.session(false).await.expect("a browser session");
+    b.goto(&url).await.expect("the report opens");
+    let count = |outcome: &'static str| {
+        let b = &b;
+        async move {
+            b.exec(
+                &format!(
+                    "return Number(document.querySelector('[data-count={outcome}]').textContent)"
+                ),
+                vec![],
+            )
+            .await
+            .expect("count readable")
+            .as_u64()
+            .expect("a number") as usize
+        }
+    };
+    let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit.xml");
+    let (pass, finding, error, na, notrun) = (
+        count("pass").await,
+        count("finding").await,
+        count("error").await,
+        count("na").await,
+        count("notrun").await,
+    );
+    assert!(
+        pass > 0 && finding > 0 && error > 0 && notrun > 0,
+        "the run has every outcome"
+    );
+    assert_eq!(
+        pass + finding + error + na + notrun,
+        junit_count(&junit, "tests")
+    );
+    assert_eq!(finding, junit_count(&junit, "failures"));
+    assert_eq!(error, junit_count(&junit, "errors"));
+    assert_eq!(na + notrun, junit_count(&junit, "skipped"));
+    let matrix_cells = b
+        .exec(
+            "return document.querySelectorAll('#matrix a.v').length",
+            vec![],
+        )
+        .await
+        .expect("matrix readable");
+    assert_eq!(
+        matrix_cells.as_u64(),
+        Some((pass + finding + error + na + notrun) as u64)
+    );
+
+    // A failed scenario's screenshot is in the page itself and has loaded.
+    let shots = b
+        .exec(
+            "return [...document.querySelectorAll('section.scenario')]
+               .filter(s => s.dataset.outcome === 'finding' || s.dataset.outcome === 'error')
+               .map(s => s.querySelector('img.shot'))
+               .filter(i => i && i.complete && i.naturalWidth > 0 && i.src.startsWith('data:image/png')).length",
+            vec![],
+        )
+        .await
+        .expect("screenshots readable");
+    assert!(
+        shots.as_u64().unwrap_or(0) > 0,
+        "no failed scenario shows its screenshot"
+    );
+
+    // The filters work without a server: hide passes and one application.
+    let visible = "return [...document.querySelectorAll('section.scenario')].filter(s => s.offsetParent !== null).map(s => s.dataset.outcome)";
+    let before = b.exec(visible, vec![]).await.expect("sections");
+    b.exec(
+        "document.querySelector('input[data-outcome=pass]').click()",
+        vec![],
+    )
+    .await
+    .expect("filter clicked");
+    let after = b.exec(visible, vec![]).await.expect("sections");
+    let outcomes = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        outcomes(&before).len(),
+        pass + finding + error + na + notrun
+    );
+    assert_eq!(outcomes(&after).len(), finding + error + na + notrun);
+    assert!(!outcomes(&after).iter().any(|o| o == "pass"));
+    b.exec(
+        "document.querySelectorAll('input[data-app]').forEach(i => i.click())",
+        vec![],
+    )
+    .await
+    .expect("filter clicked");
+    assert!(outcomes(&b.exec(visible, vec![]).await.expect("sections")).is_empty());
+    b.exec(
+        "document.querySelectorAll('#filters input').forEach(i => { if (!i.checked) i.click() })",
+        vec![],
+    )
+    .await
+    .expect("filters reset");
+
+    // What a reader can see or copy holds no whole secret.
+    let page = b
+        .exec(
+            "return document.documentElement.outerHTML + document.body.innerText",
+            vec![],
+        )
+        .await
+        .expect("page text");
+    let page = page.as_str().unwrap_or_default();
+    assert!(page.contains("…#"), "the report shows masked values");
+    for s in secrets {
+        assert!(
+            !page.contains(s.as_str()),
+            "{} appears whole in report.html",
+            sessiondrill::secret::mask(s)
+        );
+    }
+    b.screenshot(&out.join("report.png"))
+        .await
+        .expect("screenshot of the report");
+    b.close().await;
+    browsers.shutdown();
 }
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {

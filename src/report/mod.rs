@@ -2,6 +2,7 @@
 //! files under `target/sessiondrill/` (JUnit XML, Cucumber JSON, Markdown evidence).
 
 pub mod cucumber_json;
+pub mod html;
 pub mod junit;
 pub mod markdown;
 
@@ -92,11 +93,33 @@ pub struct ScenarioResult {
     pub evidence: Vec<String>,
     pub duration: Duration,
     pub screenshot: Option<PathBuf>,
+    /// The page as the browser had it when a step failed, secrets masked.
+    pub page_html: Option<PathBuf>,
+    /// The cookies the scenario's last look at the browser found, every attribute.
+    pub cookies: Vec<CookieSeen>,
+}
+
+/// A browser cookie as the evidence shows it: the value masked, attributes as Chromium reported them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CookieSeen {
+    pub name: String,
+    pub value: String,
+    pub domain: String,
+    pub path: String,
+    pub secure: bool,
+    pub http_only: bool,
+    pub same_site: String,
+    pub expires: String,
 }
 
 impl ScenarioResult {
     /// The ASVS/WSTG tags, e.g. `ASVS 3.4.2, WSTG-SESS-02`.
     pub fn standards(&self) -> String {
+        self.standard_ids().join(", ")
+    }
+
+    /// The requirement ids in the scenario's tags: `ASVS 3.4.2`, `ASVS5 3.3.4`, `WSTG-SESS-02`.
+    pub fn standard_ids(&self) -> Vec<String> {
         let mut out = Vec::new();
         for t in &self.tags {
             if let Some(id) = t.strip_prefix("asvs5-") {
@@ -107,7 +130,7 @@ impl ScenarioResult {
                 out.push(format!("WSTG-{}", id.to_uppercase()));
             }
         }
-        out.join(", ")
+        out
     }
 }
 
@@ -221,6 +244,10 @@ impl RunReport {
             (dir.join("junit.xml"), junit::render(self)),
             (dir.join("cucumber.json"), cucumber_json::render(self)),
             (dir.join("report.md"), markdown::render(self)),
+            (
+                dir.join("report.html"),
+                html::render(self).map_err(std::io::Error::other)?,
+            ),
         ];
         let mut written = Vec::new();
         for (path, text) in files {
@@ -235,7 +262,7 @@ impl RunReport {
 mod tests {
     use super::*;
 
-    fn result(outcome: Outcome) -> ScenarioResult {
+    pub(super) fn result(outcome: Outcome) -> ScenarioResult {
         ScenarioResult {
             app: AppId::RocketChat,
             check: "c".into(),
@@ -250,6 +277,8 @@ mod tests {
             evidence: Vec::new(),
             duration: Duration::ZERO,
             screenshot: None,
+            page_html: None,
+            cookies: Vec::new(),
         }
     }
 

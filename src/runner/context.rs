@@ -286,6 +286,14 @@ impl Restorations {
     }
 }
 
+/// What a scenario leaves for the evidence report besides its lines.
+#[derive(Clone, Debug, Default)]
+pub struct ScenarioExtras {
+    pub screenshot: Option<PathBuf>,
+    pub page_html: Option<PathBuf>,
+    pub cookies: Vec<crate::report::CookieSeen>,
+}
+
 pub struct RunContext {
     pub targets: BTreeMap<AppId, Arc<TargetRuntime>>,
     pub browsers: Arc<Browsers>,
@@ -294,7 +302,8 @@ pub struct RunContext {
     pub restorations: Restorations,
     /// Evidence per scenario (feature path, line), written by the after hook.
     pub evidence: Mutex<BTreeMap<(String, usize), Vec<String>>>,
-    pub screenshots: Mutex<BTreeMap<(String, usize), PathBuf>>,
+    /// Screenshot, page HTML and cookies per scenario, for the evidence report.
+    pub extras: Mutex<BTreeMap<(String, usize), ScenarioExtras>>,
     pub progress: bool,
 }
 

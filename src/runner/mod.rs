@@ -136,7 +136,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         masker: masker.clone(),
         restorations: Default::default(),
         evidence: Mutex::new(BTreeMap::new()),
-        screenshots: Mutex::new(BTreeMap::new()),
+        extras: Mutex::new(BTreeMap::new()),
         progress: opts.progress,
     });
     if opts.progress {
@@ -248,13 +248,16 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     }
 
     let mut evidence = std::mem::take(&mut *ctx.evidence.lock().unwrap_or_else(|e| e.into_inner()));
-    let mut shots = std::mem::take(&mut *ctx.screenshots.lock().unwrap_or_else(|e| e.into_inner()));
+    let mut extras = std::mem::take(&mut *ctx.extras.lock().unwrap_or_else(|e| e.into_inner()));
     let mut results: Vec<_> = recorder
         .results
         .into_iter()
         .map(|(key, mut r)| {
             r.evidence = evidence.remove(&key).unwrap_or_default();
-            r.screenshot = shots.remove(&key);
+            let x = extras.remove(&key).unwrap_or_default();
+            r.screenshot = x.screenshot;
+            r.page_html = x.page_html;
+            r.cookies = x.cookies;
             r
         })
         .collect();
@@ -290,6 +293,8 @@ fn planned_placeholder() -> crate::report::ScenarioResult {
         evidence: Vec::new(),
         duration: Duration::ZERO,
         screenshot: None,
+        page_html: None,
+        cookies: Vec::new(),
     }
 }
 

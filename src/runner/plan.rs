@@ -363,6 +363,8 @@ pub fn skeleton(
         evidence: Vec::new(),
         duration: Duration::ZERO,
         screenshot: None,
+        page_html: None,
+        cookies: Vec::new(),
     }
 }
 

@@ -414,14 +414,15 @@ impl World {
                 ));
             }
         }
+        let mut extras = crate::runner::context::ScenarioExtras {
+            cookies: self.cookies_seen(),
+            ..Default::default()
+        };
         if failed && let Some(b) = &self.browser {
             let stem = format!("{}-{}", self.key.1, slug(&self.scenario));
             let path = ctx.out_dir.join("screenshots").join(format!("{stem}.png"));
             if b.screenshot(&path).await.is_ok() {
-                ctx.screenshots
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(self.key.clone(), path);
+                extras.screenshot = Some(path);
             }
             // The page as the browser had it, every known secret masked: what a selector
             // setting has to match when the page changed.
@@ -429,9 +430,14 @@ impl World {
                 let path = ctx.out_dir.join("screenshots").join(format!("{stem}.html"));
                 if std::fs::write(&path, ctx.masker.scrub(&html)).is_ok() {
                     self.note(format!("page HTML (secrets masked): {}", path.display()));
+                    extras.page_html = Some(path);
                 }
             }
         }
+        ctx.extras
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(self.key.clone(), extras);
         for (_, link) in std::mem::take(&mut self.realtime) {
             link.close().await;
         }
@@ -451,6 +457,36 @@ impl World {
             .insert(self.key.clone(), evidence);
         self.guard = None;
         self.ordinary = None;
+    }
+
+    /// The cookies of the scenario's last look at a browser (its own, or the shared one), values masked.
+    fn cookies_seen(&self) -> Vec<crate::report::CookieSeen> {
+        let Some(obs) = self
+            .last_observation
+            .as_ref()
+            .or(self.shared.as_ref().map(|s| &s.observation))
+        else {
+            return Vec::new();
+        };
+        obs.cookies
+            .iter()
+            .map(|c| crate::report::CookieSeen {
+                name: c.name.clone(),
+                value: c.value.masked(),
+                domain: c.domain.clone(),
+                path: c.path.clone(),
+                secure: c.secure,
+                http_only: c.http_only,
+                same_site: c
+                    .same_site
+                    .map(|s| format!("{s:?}"))
+                    .unwrap_or_else(|| "(not set)".into()),
+                expires: c
+                    .expires_at()
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                    .unwrap_or_else(|| "browser session".into()),
+            })
+            .collect()
     }
 
     /// Turns a step's result into cucumber's pass/fail (a panic carrying [`StepFailure`]).
