@@ -188,6 +188,10 @@ pub struct Config {
     /// Run `@slow` scenarios even when their wait exceeds a minute.
     pub allow_slow: bool,
     pub max_browsers: usize,
+    /// `max_browsers` was set by the user; otherwise a Selenium Grid's capacity decides.
+    pub max_browsers_set: bool,
+    /// Hosts besides the targets the browser may reach (an SSO login page); every other fails to resolve.
+    pub browser_hosts: Vec<String>,
     /// Expectations to use for every target unless the target says otherwise.
     pub expect: Expectations,
 }
@@ -200,6 +204,8 @@ impl Default for Config {
             allow_destructive: false,
             allow_slow: false,
             max_browsers: 4,
+            max_browsers_set: false,
+            browser_hosts: Vec::new(),
             expect: Expectations::ASVS,
         }
     }
@@ -213,6 +219,7 @@ struct FileConfig {
     allow_slow: Option<bool>,
     insecure_tls: Option<bool>,
     max_browsers: Option<usize>,
+    browser_hosts: Option<Vec<String>>,
     expect: Option<FileExpect>,
     rocketchat: Option<FileTarget>,
     chatwoot: Option<FileTarget>,
@@ -313,8 +320,30 @@ impl Config {
             env("SESSIONDRILL_MAX_BROWSERS").map(|s| parse_count("SESSIONDRILL_MAX_BROWSERS", &s))
         {
             cfg.max_browsers = n?;
+            cfg.max_browsers_set = true;
         } else if let Some(n) = file.max_browsers {
             cfg.max_browsers = n.max(1);
+            cfg.max_browsers_set = true;
+        }
+        cfg.browser_hosts = match env("SESSIONDRILL_BROWSER_HOSTS") {
+            Some(s) => s
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            None => file.browser_hosts.unwrap_or_default(),
+        };
+        if let Some(bad) = cfg
+            .browser_hosts
+            .iter()
+            .find(|h| h.contains([' ', '/', ':', ',']))
+        {
+            return Err(ConfigError::Invalid {
+                var: "SESSIONDRILL_BROWSER_HOSTS".into(),
+                message: format!(
+                    "`{bad}` is not a host name: list bare host names, comma-separated (sso.example.com,cdn.example.com)"
+                ),
+            });
         }
         cfg.webdriver_url = match env("WEBDRIVER_URL").or(file.webdriver_url) {
             Some(s) => Some(parse_url("WEBDRIVER_URL", &s)?),

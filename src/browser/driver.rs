@@ -210,6 +210,32 @@ fn free_port() -> std::io::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// The number of browser sessions a Selenium Grid offers (its nodes' slots), from its
+/// `/status`; `None` for a plain chromedriver or an unreadable answer.
+pub async fn grid_slots(url: &Url) -> Option<usize> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .ok()?;
+    let v: serde_json::Value = client
+        .get(url.join("status").ok()?)
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let nodes = v.pointer("/value/nodes")?.as_array()?;
+    Some(
+        nodes
+            .iter()
+            .filter(|n| n.get("availability").and_then(|a| a.as_str()) != Some("DOWN"))
+            .filter_map(|n| n.get("slots")?.as_array().map(Vec::len))
+            .sum(),
+    )
+    .filter(|n| *n > 0)
+}
+
 async fn wait_ready(url: &Url, within: Duration) -> Result<(), String> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))

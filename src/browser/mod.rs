@@ -31,7 +31,8 @@ pub enum BrowserError {
 }
 
 /// Chromium flags measured to work here (DESIGN.md): headless, no sandbox as root,
-/// no background networking on a closed network, `.test` names on loopback.
+/// no background networking on a closed network. Name resolution comes from
+/// [`resolver_rules`].
 pub const CHROMIUM_ARGS: &[&str] = &[
     "--headless=new",
     "--no-sandbox",
@@ -42,9 +43,28 @@ pub const CHROMIUM_ARGS: &[&str] = &[
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--host-resolver-rules=MAP *.test 127.0.0.1",
     "--window-size=1280,900",
 ];
+
+/// Chromium's name resolution for a run: `.test` names (the reference targets) on
+/// loopback, the given hosts as the system resolves them, every other name (and address
+/// literal, `localhost` included) unresolvable, so a staging run contacts nothing but
+/// its targets. An `EXCLUDE` bypasses every `MAP`, so `.test` hosts are never excluded.
+pub fn resolver_rules<'a>(allowed: impl IntoIterator<Item = &'a str>) -> String {
+    let mut rules = vec!["MAP *.test 127.0.0.1".to_string()];
+    let mut seen = std::collections::BTreeSet::new();
+    for host in allowed {
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        if !host.is_empty() && !host.ends_with(".test") && seen.insert(host.clone()) {
+            rules.push(format!("EXCLUDE {host}"));
+        }
+    }
+    rules.push("MAP * ~NOTFOUND".into());
+    rules.join(", ")
+}
 
 /// Starts the driver on first use and hands out sessions, at most `max` at once.
 pub struct Browsers {
@@ -54,6 +74,8 @@ pub struct Browsers {
     /// A few extra sessions for scenarios that hold their account exclusively: they are
     /// on every other scenario's critical path, so they do not queue.
     priority: Arc<Semaphore>,
+    /// Hosts outside `.test` the browser may resolve: the targets and `SESSIONDRILL_BROWSER_HOSTS`.
+    allowed: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Browsers {
@@ -63,7 +85,50 @@ impl Browsers {
             driver: OnceCell::new(),
             permits: Arc::new(Semaphore::new(max.max(1))),
             priority: Arc::new(Semaphore::new(2)),
+            allowed: Default::default(),
         }
+    }
+
+    /// Sessions at once: `max` from the user, or else what a Selenium Grid behind
+    /// `WEBDRIVER_URL` offers (its nodes' slots). Returns the number in force.
+    pub async fn fit_capacity(&self, set_by_user: bool) -> usize {
+        let now = self.permits.available_permits();
+        if set_by_user {
+            return now;
+        }
+        let Some(url) = &self.webdriver_url else {
+            return now;
+        };
+        match driver::grid_slots(url).await {
+            Some(slots) if slots > now => {
+                self.permits.add_permits(slots - now);
+                slots
+            }
+            Some(slots) if slots < now => {
+                if let Ok(p) = self
+                    .permits
+                    .clone()
+                    .try_acquire_many_owned((now - slots) as u32)
+                {
+                    p.forget();
+                }
+                slots
+            }
+            _ => now,
+        }
+    }
+
+    /// Lets the browser resolve `host` (a target's); every host not allowed fails to resolve.
+    pub fn allow_host(&self, host: &str) {
+        self.allowed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(host.to_ascii_lowercase());
+    }
+
+    fn rules(&self) -> String {
+        let allowed = self.allowed.lock().unwrap_or_else(|e| e.into_inner());
+        resolver_rules(allowed.iter().map(String::as_str))
     }
 
     /// Starts (or attaches to) the driver now, so a missing browser is reported at once.
@@ -109,7 +174,7 @@ impl Browsers {
         };
         let mut last = String::new();
         for attempt in 0..2 {
-            match new_client(&driver, accept_insecure_certs).await {
+            match new_client(&driver, accept_insecure_certs, &self.rules()).await {
                 Ok((client, pid)) => return Ok(BrowserSession::new(client, pid, permit)),
                 Err(e) => last = e,
             }
@@ -132,11 +197,30 @@ impl Browsers {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_targets_resolve() {
+        assert_eq!(
+            super::resolver_rules([
+                "chat.example.com",
+                "rocketchat.test",
+                "[::1]",
+                "chat.example.com"
+            ]),
+            "MAP *.test 127.0.0.1, EXCLUDE chat.example.com, EXCLUDE ::1, MAP * ~NOTFOUND"
+        );
+    }
+}
+
 async fn new_client(
     driver: &Driver,
     insecure: bool,
+    rules: &str,
 ) -> Result<(fantoccini::Client, Option<u32>), String> {
-    let mut chrome = json!({ "args": CHROMIUM_ARGS });
+    let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
+    args.push(format!("--host-resolver-rules={rules}"));
+    let mut chrome = json!({ "args": args });
     if let Some(bin) = &driver.browser_binary {
         chrome["binary"] = json!(bin.display().to_string());
     }

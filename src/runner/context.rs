@@ -305,6 +305,8 @@ pub struct RunContext {
     /// Screenshot, page HTML and cookies per scenario, for the evidence report.
     pub extras: Mutex<BTreeMap<(String, usize), ScenarioExtras>>,
     pub progress: bool,
+    /// The waits running now, shown while they run.
+    pub waits: Arc<super::waits::Waits>,
 }
 
 impl RunContext {
@@ -315,6 +317,7 @@ impl RunContext {
     /// Prints a progress line for long waits (stderr, so reports on stdout stay clean).
     pub fn progress(&self, line: &str) {
         if self.progress {
+            super::waits::clear_status();
             eprintln!("  … {}", self.masker.scrub(line));
         }
     }

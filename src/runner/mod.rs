@@ -5,6 +5,7 @@ pub mod context;
 pub mod plan;
 pub mod preflight;
 pub mod reference;
+pub mod waits;
 pub mod writer;
 
 use std::collections::BTreeMap;
@@ -108,6 +109,20 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
             opts.config.max_browsers,
         ))
     });
+    // The browser reaches the targets (and hosts the user allowed), nothing else.
+    for rt in targets.values() {
+        let t = &rt.target.config;
+        for host in [Some(&t.url), t.http_url.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|u| u.host_str())
+        {
+            browsers.allow_host(host);
+        }
+    }
+    for host in &opts.config.browser_hosts {
+        browsers.allow_host(host);
+    }
     let checks = targets.values().map(|rt| preflight::target(rt));
     let (target_results, browser_result) =
         futures::join!(futures::future::join_all(checks), async {
@@ -129,6 +144,19 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         return Err(RunError::Preflight(problems.join("\n")));
     }
 
+    if planned.needs_browser && owns_browsers {
+        let n = browsers.fit_capacity(opts.config.max_browsers_set).await;
+        if opts.progress && opts.config.webdriver_url.is_some() {
+            println!(
+                "WebDriver {}: {n} browser sessions at once",
+                opts.config
+                    .webdriver_url
+                    .as_ref()
+                    .map(|u| u.as_str())
+                    .unwrap_or_default()
+            );
+        }
+    }
     let ctx = Arc::new(RunContext {
         targets,
         browsers,
@@ -138,7 +166,12 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         evidence: Mutex::new(BTreeMap::new()),
         extras: Mutex::new(BTreeMap::new()),
         progress: opts.progress,
+        waits: Default::default(),
     });
+    // Stopped when the run ends (dropped with this handle's abort below).
+    let watcher = opts
+        .progress
+        .then(|| tokio::spawn(ctx.waits.clone().watch(Duration::from_secs(60))));
     if opts.progress {
         for rt in ctx.targets.values() {
             let t = &rt.target.config;
@@ -156,7 +189,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
             );
         }
         println!(
-            "{} scenarios to run, {} not run; longest required wait {}\n",
+            "{} scenarios to run, {} not run; longest required wait {}, so expect the run to take about that long at least\n",
             planned.to_run,
             planned.not_run.len(),
             crate::duration::human(planned.longest_wait)
@@ -183,8 +216,10 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
             let heavy = plan::runs_alone(f, r, s);
             let needs = plan::channels_needed(f, r, s);
             let name = s.name.clone();
+            let label = format!("{} ({})", plan::check_id(&tags, &s.name), app.tag());
             async move {
                 w.begin(ctx, app, key, name, exclusive, needs).await;
+                w.label = label;
                 if !heavy {
                     w.hold_ordinary(alone::ordinary().await);
                 }
@@ -228,6 +263,10 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         execution.await
     };
 
+    if let Some(w) = watcher {
+        w.abort();
+        waits::stop_live();
+    }
     // The once-per-run browser session is nobody's scenario: sign it out here.
     for rt in ctx.targets.values() {
         if let Some(Ok(shared)) = rt.observed.get() {

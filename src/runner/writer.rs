@@ -153,6 +153,7 @@ fn payload(info: &event::Info) -> (StopKind, String) {
 }
 
 fn print_line(r: &ScenarioResult) {
+    super::waits::clear_status();
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,

@@ -56,6 +56,7 @@ async fn keep_using(
         human(interval),
         human(until)
     ));
+    let _shown = ctx.waits.start(&w.label, until);
     let started = tokio::time::Instant::now();
     let mut last_progress = started;
     // The first use is the positive control: a session refused from the start proves nothing.

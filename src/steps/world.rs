@@ -91,6 +91,8 @@ pub struct World {
     rt: Option<Arc<TargetRuntime>>,
     pub key: (String, usize),
     pub scenario: String,
+    /// `check (app)`, how progress names this scenario's waits.
+    pub label: String,
     pub browser: Option<BrowserSession>,
     /// Captured sessions by role: `browser`, `api`, `second`, `sign-in 1`, ...
     pub sessions: BTreeMap<String, Credential>,
@@ -365,6 +367,7 @@ impl World {
             self.scenario,
             human(total)
         ));
+        let _shown = ctx.waits.start(&self.label, total);
         let started = tokio::time::Instant::now();
         let end = started + total;
         while tokio::time::Instant::now() < end {
@@ -407,6 +410,7 @@ impl World {
                     self.scenario,
                     human(left)
                 ));
+                let _shown = ctx.waits.start(&self.label, left);
                 tokio::time::sleep(left).await;
                 self.note(format!(
                     "waited {} for the sign-in block to pass, so the account is usable again",
