@@ -197,22 +197,6 @@ impl Browsers {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn only_targets_resolve() {
-        assert_eq!(
-            super::resolver_rules([
-                "chat.example.com",
-                "rocketchat.test",
-                "[::1]",
-                "chat.example.com"
-            ]),
-            "MAP *.test 127.0.0.1, EXCLUDE chat.example.com, EXCLUDE ::1, MAP * ~NOTFOUND"
-        );
-    }
-}
-
 async fn new_client(
     driver: &Driver,
     insecure: bool,
@@ -252,4 +236,20 @@ async fn new_client(
         None
     };
     Ok((client, pid))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_targets_resolve() {
+        assert_eq!(
+            super::resolver_rules([
+                "chat.example.com",
+                "rocketchat.test",
+                "[::1]",
+                "chat.example.com"
+            ]),
+            "MAP *.test 127.0.0.1, EXCLUDE chat.example.com, EXCLUDE ::1, MAP * ~NOTFOUND"
+        );
+    }
 }
