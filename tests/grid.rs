@@ -37,7 +37,7 @@ fn the_suite_runs_through_a_selenium_grid() {
     let missing: Vec<&str> = ["java", "npm"].into_iter().filter(|c| !have(c)).collect();
     if !missing.is_empty() {
         let msg = format!(
-            "the Grid test needs {}: sudo apt-get install -y openjdk-17-jre-headless npm",
+            "the Grid test needs {}: sudo apt-get install -y default-jre-headless npm",
             missing.join(" and ")
         );
         assert!(std::env::var_os("CI").is_none(), "{msg}");

@@ -94,6 +94,8 @@ struct Mark {
     label: String,
     left: f64,
     class: &'static str,
+    /// Labels alternate between two rows and turn left near the end, so they do not overlap.
+    place: String,
 }
 
 struct ScenarioView {
@@ -180,6 +182,7 @@ fn timeline(replays: &[Replay], expected: Option<(String, Duration)>) -> Vec<Mar
             } else {
                 "accepted"
             },
+            place: String::new(),
         })
         .collect();
     if let Some((what, by)) = expected {
@@ -187,6 +190,7 @@ fn timeline(replays: &[Replay], expected: Option<(String, Duration)>) -> Vec<Mar
             label: format!("refusal expected by {} ({what} + grace)", human(by)),
             left: by.as_secs_f64(),
             class: "expected",
+            place: String::new(),
         });
     }
     if marks.len() < 2 {
@@ -197,6 +201,10 @@ fn timeline(replays: &[Replay], expected: Option<(String, Duration)>) -> Vec<Mar
         m.left = (m.left / end * 100.0).clamp(0.0, 100.0);
     }
     marks.sort_by(|a, b| a.left.total_cmp(&b.left));
+    for (i, m) in marks.iter_mut().enumerate() {
+        let side = if m.left > 55.0 { "right: 0" } else { "left: 0" };
+        m.place = format!("{side}; bottom: {:.1}em", 1.1 + 1.3 * (i % 2) as f64);
+    }
     marks
 }
 
@@ -212,7 +220,14 @@ fn view(r: &ScenarioResult, index: usize) -> ScenarioView {
     let mut lines: Vec<&str> = r.evidence.iter().map(String::as_str).collect();
     lines.extend(r.message.as_deref());
     lines.extend(r.steps.iter().filter_map(|s| s.message.as_deref()));
-    let replays: Vec<Replay> = lines.iter().flat_map(|l| replays(l)).collect();
+    let mut replays_seen: Vec<Replay> = Vec::new();
+    for r in lines.iter().flat_map(|l| replays(l)) {
+        // The message repeats its failed step's evidence: one row per replay.
+        if !replays_seen.contains(&r) {
+            replays_seen.push(r);
+        }
+    }
+    let replays = replays_seen;
     let expected = lines.iter().find_map(|l| expected_by(l));
     ScenarioView {
         anchor: format!("s{index}"),
