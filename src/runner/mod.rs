@@ -214,12 +214,14 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
             // A brute force blocks the account: nothing else may use it meanwhile.
             let exclusive = plan::is_destructive(f, r, s) || plan::is_bruteforce(f, r, s);
             let heavy = plan::runs_alone(f, r, s);
+            let waits = plan::waits(f, r, s);
             let needs = plan::channels_needed(f, r, s);
             let name = s.name.clone();
             let label = format!("{} ({})", plan::check_id(&tags, &s.name), app.tag());
             async move {
                 w.begin(ctx, app, key, name, exclusive, needs).await;
                 w.label = label;
+                w.priority = waits;
                 if !heavy {
                     w.hold_ordinary(alone::ordinary().await);
                 }

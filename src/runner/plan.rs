@@ -225,6 +225,12 @@ pub fn runs_alone(f: &gherkin::Feature, r: Option<&gherkin::Rule>, s: &gherkin::
     any_step(f, r, s, |d| d.alone)
 }
 
+/// Whether a scenario waits (idle, lifetime): its browser comes before others', so the
+/// run's longest wait starts as early as it can.
+pub fn waits(f: &gherkin::Feature, r: Option<&gherkin::Rule>, s: &gherkin::Scenario) -> bool {
+    any_step(f, r, s, |d| d.wait.is_some())
+}
+
 /// The channels whose baselines the scenario's refusal steps rest on.
 pub fn channels_needed(
     f: &gherkin::Feature,
@@ -488,15 +494,34 @@ pub fn plan(
     features.retain(|f| !scenarios(f).is_empty());
     // Scenarios that change the account hold it alone; starting them first (within and
     // across features) keeps them, and everything queued behind them, from waiting
-    // behind long idle waits.
+    // behind long idle waits. Then the longest waits, so the run ends near its floor
+    // (the longest wait plus one sign-in), not the sum of a late start and the wait.
+    let wait_of = |f: &gherkin::Feature, s: &gherkin::Scenario| {
+        let app = app_of(&all_tags(f, None, s))[0];
+        let (expect, slack) = policy
+            .apps
+            .get(&app)
+            .copied()
+            .unwrap_or((Expectations::ASVS, Duration::ZERO));
+        required_wait(f, s, &expect, slack)
+    };
     for f in &mut features {
         let snapshot = f.clone();
-        f.scenarios
-            .sort_by_key(|s| !is_destructive(&snapshot, None, s));
+        f.scenarios.sort_by_key(|s| {
+            (
+                !is_destructive(&snapshot, None, s),
+                std::cmp::Reverse(wait_of(&snapshot, s)),
+            )
+        });
     }
     features.sort_by_key(|f| {
         let destructive = scenarios(f).iter().any(|(r, s)| is_destructive(f, *r, s));
-        (!destructive, f.path.clone())
+        let longest = scenarios(f)
+            .iter()
+            .map(|(_, s)| wait_of(f, s))
+            .max()
+            .unwrap_or_default();
+        (!destructive, std::cmp::Reverse(longest), f.path.clone())
     });
     if to_run == 0 && not_run.is_empty() {
         let mut what = String::new();

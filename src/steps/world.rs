@@ -93,6 +93,8 @@ pub struct World {
     pub scenario: String,
     /// `check (app)`, how progress names this scenario's waits.
     pub label: String,
+    /// The scenario waits: its browser does not queue behind others.
+    pub priority: bool,
     pub browser: Option<BrowserSession>,
     /// Captured sessions by role: `browser`, `api`, `second`, `sign-in 1`, ...
     pub sessions: BTreeMap<String, Credential>,
@@ -238,7 +240,7 @@ impl World {
         let b = self
             .ctx()?
             .browsers
-            .session_with(insecure, self.exclusive)
+            .session_with(insecure, self.exclusive || self.priority)
             .await?;
         self.browser = Some(b);
         Ok(())
