@@ -74,10 +74,35 @@ impl BrowserCookie {
             None => attrs.push("SameSite unset".into()),
         }
         match self.expires_at() {
-            Some(t) => attrs.push(format!("Expires={}", t.format("%Y-%m-%d %H:%M:%SZ"))),
-            None => attrs.push("session cookie".into()),
+            Some(_) => attrs.push(format!("Expires={}", self.expiry_label())),
+            None => attrs.push(self.expiry_label()),
         }
         format!("{}={} ({})", self.name, self.value, attrs.join("; "))
+    }
+
+    /// The expiry as evidence shows it: a UTC time, or `session cookie`.
+    pub fn expiry_label(&self) -> String {
+        match self.expires_at() {
+            Some(t) => t.format("%Y-%m-%d %H:%M:%SZ").to_string(),
+            None => "session cookie".into(),
+        }
+    }
+
+    /// The cookie for the evidence report: every attribute, the value masked.
+    pub fn seen(&self) -> crate::report::CookieSeen {
+        crate::report::CookieSeen {
+            name: self.name.clone(),
+            value: self.value.masked(),
+            domain: self.domain.clone(),
+            path: self.path.clone(),
+            secure: self.secure,
+            http_only: self.http_only,
+            same_site: self
+                .same_site
+                .map(|s| format!("{s:?}"))
+                .unwrap_or_else(|| "(not set)".into()),
+            expires: self.expiry_label(),
+        }
     }
 }
 

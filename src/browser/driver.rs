@@ -213,16 +213,7 @@ fn free_port() -> std::io::Result<u16> {
 /// The number of browser sessions a Selenium Grid offers (its nodes' slots), from its
 /// `/status`; `None` for a plain chromedriver or an unreadable answer.
 pub async fn grid_slots(url: &Url) -> Option<usize> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .ok()?;
-    let v: serde_json::Value = client
-        .get(url.join("status").ok()?)
-        .send()
-        .await
-        .ok()?
-        .json()
+    let v = read_status(&status_client(Duration::from_secs(5)).ok()?, url)
         .await
         .ok()?;
     let nodes = v.pointer("/value/nodes")?.as_array()?;
@@ -236,28 +227,41 @@ pub async fn grid_slots(url: &Url) -> Option<usize> {
     .filter(|n| *n > 0)
 }
 
-async fn wait_ready(url: &Url, within: Duration) -> Result<(), String> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
+fn status_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(timeout)
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+/// The WebDriver endpoint's `GET /status` answer (chromedriver's or a Grid hub's).
+async fn read_status(client: &reqwest::Client, url: &Url) -> Result<serde_json::Value, String> {
     let status = url.join("status").map_err(|e| e.to_string())?;
+    client
+        .get(status)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn wait_ready(url: &Url, within: Duration) -> Result<(), String> {
+    let client = status_client(Duration::from_secs(2))?;
     let started = Instant::now();
     let mut last = String::from("no answer");
     while started.elapsed() < within {
-        match client.get(status.clone()).send().await {
-            Ok(resp) => match resp.json::<serde_json::Value>().await {
-                Ok(v)
-                    if v.pointer("/value/ready")
-                        .and_then(serde_json::Value::as_bool)
-                        == Some(true) =>
-                {
-                    return Ok(());
-                }
-                Ok(v) => last = format!("not ready: {v}"),
-                Err(e) => last = e.to_string(),
-            },
-            Err(e) => last = e.to_string(),
+        match read_status(&client, url).await {
+            Ok(v)
+                if v.pointer("/value/ready")
+                    .and_then(serde_json::Value::as_bool)
+                    == Some(true) =>
+            {
+                return Ok(());
+            }
+            Ok(v) => last = format!("not ready: {v}"),
+            Err(e) => last = e,
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

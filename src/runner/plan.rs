@@ -86,6 +86,16 @@ pub struct Policy {
     pub unavailable: BTreeMap<AppId, String>,
 }
 
+impl Policy {
+    /// What `app` is held to, and how late its API may enforce expiry (ASVS defaults for an app not configured).
+    pub fn expectations(&self, app: AppId) -> (Expectations, Duration) {
+        self.apps
+            .get(&app)
+            .copied()
+            .unwrap_or((Expectations::ASVS, Duration::ZERO))
+    }
+}
+
 pub struct Planned {
     pub features: Vec<gherkin::Feature>,
     pub not_run: Vec<ScenarioResult>,
@@ -450,11 +460,7 @@ pub fn plan(
             } else if is_bruteforce(&snapshot, r, s) && !policy.allow_destructive {
                 Some("sends wrong passwords until the account is blocked; set SESSIONDRILL_ALLOW_DESTRUCTIVE=1 to run it (it waits the block out afterwards)".to_string())
             } else {
-                let (expect, slack) = policy
-                    .apps
-                    .get(&app)
-                    .copied()
-                    .unwrap_or((Expectations::ASVS, Duration::ZERO));
+                let (expect, slack) = policy.expectations(app);
                 let wait = required_wait(&snapshot, s, &expect, slack);
                 (wait > SLOW && !policy.allow_slow).then(|| {
                     format!(
@@ -482,11 +488,7 @@ pub fn plan(
             let app = app_of(&tags)[0];
             apps.insert(app);
             needs |= needs_browser(f, s);
-            let (expect, slack) = policy
-                .apps
-                .get(&app)
-                .copied()
-                .unwrap_or((Expectations::ASVS, Duration::ZERO));
+            let (expect, slack) = policy.expectations(app);
             longest = longest.max(required_wait(f, s, &expect, slack));
             to_run += 1;
         }
@@ -497,12 +499,7 @@ pub fn plan(
     // behind long idle waits. Then the longest waits, so the run ends near its floor
     // (the longest wait plus one sign-in), not the sum of a late start and the wait.
     let wait_of = |f: &gherkin::Feature, s: &gherkin::Scenario| {
-        let app = app_of(&all_tags(f, None, s))[0];
-        let (expect, slack) = policy
-            .apps
-            .get(&app)
-            .copied()
-            .unwrap_or((Expectations::ASVS, Duration::ZERO));
+        let (expect, slack) = policy.expectations(app_of(&all_tags(f, None, s))[0]);
         required_wait(f, s, &expect, slack)
     };
     for f in &mut features {

@@ -467,32 +467,11 @@ impl World {
 
     /// The cookies of the scenario's last look at a browser (its own, or the shared one), values masked.
     fn cookies_seen(&self) -> Vec<crate::report::CookieSeen> {
-        let Some(obs) = self
-            .last_observation
+        self.last_observation
             .as_ref()
             .or(self.shared.as_ref().map(|s| &s.observation))
-        else {
-            return Vec::new();
-        };
-        obs.cookies
-            .iter()
-            .map(|c| crate::report::CookieSeen {
-                name: c.name.clone(),
-                value: c.value.masked(),
-                domain: c.domain.clone(),
-                path: c.path.clone(),
-                secure: c.secure,
-                http_only: c.http_only,
-                same_site: c
-                    .same_site
-                    .map(|s| format!("{s:?}"))
-                    .unwrap_or_else(|| "(not set)".into()),
-                expires: c
-                    .expires_at()
-                    .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-                    .unwrap_or_else(|| "browser session".into()),
-            })
-            .collect()
+            .map(|obs| obs.cookies.iter().map(|c| c.seen()).collect())
+            .unwrap_or_default()
     }
 
     /// Turns a step's result into cucumber's pass/fail (a panic carrying [`StepFailure`]).
