@@ -12,11 +12,8 @@ use crate::duration::human;
 
 pub async fn leave_idle(w: &mut World, c: &Context) -> StepResult {
     let role = capture(c, 1).unwrap_or("API").to_string();
-    let obtained = w.session(&role)?.obtained_at;
+    w.session(&role)?;
     let expect = w.target()?.config.expect;
-    w.idle_judgeable_until = chrono::Duration::from_std(expect.max_lifetime)
-        .ok()
-        .and_then(|d| obtained.checked_add_signed(d));
     let wait = expect.idle_wait();
     w.wait(
         wait,

@@ -231,7 +231,7 @@ pub async fn realtime_rejected(w: &mut World, c: &Context) -> StepResult {
 }
 
 /// Replays the `role` session over `channel` and requires a refusal that rests on its
-/// baseline; after an idle wait, only one the absolute lifetime cannot explain. `still`
+/// baseline, and that the absolute lifetime cannot explain. `still`
 /// and `refused` open the finding and the evidence line.
 async fn expect_refusal(
     w: &mut World,
@@ -261,7 +261,7 @@ async fn expect_refusal(
             r.evidence
         )));
     }
-    w.idle_refusal_judgeable(started)?;
+    w.within_lifetime(role, started)?;
     w.note(format!(
         "{refused}{}: {base} … refused at {now} ({})",
         w.context_suffix(),
@@ -284,6 +284,8 @@ pub async fn realtime_closed(w: &mut World, c: &Context) -> StepResult {
     w.realtime.insert(key, link);
     match ended? {
         Some(why) => {
+            // Seen closed now: a close the lifetime could explain proves nothing.
+            w.within_lifetime(&role, chrono::Utc::now())?;
             w.note(format!(
                 "the server ended the {role} session's realtime connection: {why}"
             ));
@@ -298,6 +300,9 @@ pub async fn realtime_closed(w: &mut World, c: &Context) -> StepResult {
 
 pub async fn no_longer_holds(w: &mut World, _c: &Context) -> StepResult {
     let cred = w.session("browser")?.clone();
+    // A cookie the browser dropped at its expiry, or kept because a sign-out of an
+    // expired session cleared nothing, says nothing about the sign-out.
+    w.within_lifetime("browser", chrono::Utc::now())?;
     let obs = w.browser()?.observe().await?;
     let places = obs.places_holding(cred.token.expose());
     if places.is_empty() {

@@ -107,8 +107,6 @@ pub struct World {
     /// Says what the last wait did, for the messages of the steps after it.
     pub context_note: Option<String>,
     pub activity: Option<Activity>,
-    /// After an idle wait: past this moment a refusal may be the absolute lifetime, not idleness.
-    pub idle_judgeable_until: Option<chrono::DateTime<chrono::Utc>>,
     pub planted: Option<Secret>,
     pub restore_id: Option<u64>,
     pub evidence: Vec<String>,
@@ -333,14 +331,21 @@ impl World {
         Ok(())
     }
 
-    /// A refusal seen by a replay that started at `started` says "idle" only while the
-    /// absolute lifetime cannot explain it; later, it cannot be judged.
-    pub fn idle_refusal_judgeable(&self, started: chrono::DateTime<chrono::Utc>) -> StepResult {
-        match self.idle_judgeable_until {
-            Some(until) if started > until => Err(Failure::Infra(format!(
-                "the refusal came {} after the session's expected maximum lifetime began to apply: \
-                 it cannot be told from the absolute timeout (the run was too slow to judge idle expiry)",
-                human((started - until).to_std().unwrap_or_default())
+    /// A refusal of the `role` session (or its credential gone from the browser) seen at
+    /// `at` proves what its step claims (sign-out, password change, idleness) only while the
+    /// expected maximum lifetime cannot explain it; later, it cannot be judged. Matters on
+    /// slow runs against short, time-scaled lifetimes.
+    pub fn within_lifetime(&self, role: &str, at: chrono::DateTime<chrono::Utc>) -> StepResult {
+        let max = self.target()?.config.expect.max_lifetime;
+        let until = chrono::Duration::from_std(max)
+            .ok()
+            .and_then(|d| self.session(role).ok()?.obtained_at.checked_add_signed(d));
+        match until {
+            Some(until) if at > until => Err(Failure::Infra(format!(
+                "the {role} session was judged {} after its expected maximum lifetime ({}) could have ended it: \
+                 the outcome cannot be told from the absolute timeout (the run was too slow to judge it)",
+                human((at - until).to_std().unwrap_or_default()),
+                human(max)
             ))),
             _ => Ok(()),
         }
