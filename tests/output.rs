@@ -88,9 +88,18 @@ fn run_binary(name: &str, args: &[&str], env: &[(String, String)]) -> Run {
         .arg("--out")
         .arg(&out)
         .current_dir(manifest())
-        .env("SESSIONDRILL_IDLE_TIMEOUT", "5s")
-        .env("SESSIONDRILL_MAX_LIFETIME", "15s")
-        .env("SESSIONDRILL_GRACE", "2s");
+        .env(
+            "SESSIONDRILL_IDLE_TIMEOUT",
+            format!("{}s", reference::SCALED.idle_timeout.as_secs()),
+        )
+        .env(
+            "SESSIONDRILL_MAX_LIFETIME",
+            format!("{}s", reference::SCALED.max_lifetime.as_secs()),
+        )
+        .env(
+            "SESSIONDRILL_GRACE",
+            format!("{}s", reference::SCALED.grace.as_secs()),
+        );
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -13,10 +13,12 @@ use crate::secret::Secret;
 /// Expectations (and the matching hardened timeouts) for in-process runs. The idle
 /// timeout leaves room for a browser to start between two steps on a loaded machine;
 /// the lifetime must exceed idle timeout plus grace by more than a loaded machine's lag,
-/// or an idle refusal could not be told from the absolute lifetime.
+/// or an idle refusal could not be told from the absolute lifetime, and must outlast the
+/// slowest sign-out scenario (Chatwoot's through a Grid took 18 s): every refusal judged
+/// after it is ERROR.
 pub const SCALED: Expectations = Expectations {
     idle_timeout: Duration::from_secs(5),
-    max_lifetime: Duration::from_secs(15),
+    max_lifetime: Duration::from_secs(30),
     grace: Duration::from_secs(2),
 };
 

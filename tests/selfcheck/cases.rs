@@ -393,12 +393,12 @@ pub const SHARED: &[Case] = &[
             e(
                 "lifetime-advertised",
                 "the advertised session lifetime is within the expected maximum",
-                "*: advertised lifetime * exceeds the expected maximum 15s [ASVS 3.3.2]",
+                "*: advertised lifetime * exceeds the expected maximum 30s [ASVS 3.3.2]",
             ),
             e(
                 "lifetime-enforced",
                 "the session was rejected before the maximum lifetime plus grace ended",
-                "session in continuous use: still accepted after * of continuous use; expected it to end by * (maximum lifetime 15s) [ASVS 3.3.2]",
+                "session in continuous use: still accepted after * of continuous use; expected it to end by * (maximum lifetime 30s) [ASVS 3.3.2]",
             ),
         ],
     },
