@@ -56,6 +56,9 @@ fn the_suite_runs_through_a_selenium_grid() {
         .args(["start"])
         .arg(&grid.0)
         .env("GRID_PORT", port.to_string())
+        // Two slots a node: on 2 cores, six Chromiums at once starve the reference
+        // targets until a Chatwoot sign-out times out (seen once in a fresh-clone run).
+        .env("GRID_MAX_SESSIONS", "2")
         .output()
         .expect("ci/grid runs");
     assert!(
@@ -86,8 +89,8 @@ fn the_suite_runs_through_a_selenium_grid() {
     );
     assert_eq!(run.status.code(), Some(0), "through the Grid:\n{console}");
     assert!(
-        console.contains(&format!("WebDriver {hub}: 6 browser sessions at once")),
-        "the number of sessions follows the Grid's two nodes of three slots:\n{console}"
+        console.contains(&format!("WebDriver {hub}: 4 browser sessions at once")),
+        "the number of sessions follows the Grid's two nodes of two slots:\n{console}"
     );
     let hub_log = std::fs::read_to_string(dir.join("hub.log")).unwrap_or_default();
     let nodes_used = ["node1.log", "node2.log"]
