@@ -212,7 +212,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
             let key = (plan::feature_path(f), s.position.line);
             // The account lock follows from the steps, not the tag.
             // A brute force blocks the account: nothing else may use it meanwhile.
-            let exclusive = plan::is_destructive(f, r, s) || plan::is_bruteforce(f, r, s);
+            let exclusive = plan::holds_account(f, r, s);
             let heavy = plan::runs_alone(f, r, s);
             let waits = plan::waits(f, r, s);
             let needs = plan::channels_needed(f, r, s);

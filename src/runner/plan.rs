@@ -230,6 +230,21 @@ pub fn is_bruteforce(
     any_step(f, r, s, |d| d.bruteforce)
 }
 
+/// Whether the scenario holds its account alone: it changes the account, blocks its
+/// sign-in with wrong passwords, or judges a long-lived credential. That credential is
+/// the account's, not the session's: another scenario's sign-out or password change may
+/// revoke it, which would turn the baseline into an ERROR or, worse, earn a refusal the
+/// scenario's own action never caused.
+pub fn holds_account(
+    f: &gherkin::Feature,
+    r: Option<&gherkin::Rule>,
+    s: &gherkin::Scenario,
+) -> bool {
+    is_destructive(f, r, s)
+        || is_bruteforce(f, r, s)
+        || channels_needed(f, r, s).contains(&crate::model::Channel::LongLived)
+}
+
 /// Whether a step of the scenario loads the target so heavily that it must run alone.
 pub fn runs_alone(f: &gherkin::Feature, r: Option<&gherkin::Rule>, s: &gherkin::Scenario) -> bool {
     any_step(f, r, s, |d| d.alone)
@@ -494,7 +509,7 @@ pub fn plan(
         }
     }
     features.retain(|f| !scenarios(f).is_empty());
-    // Scenarios that change the account hold it alone; starting them first (within and
+    // Scenarios that change or block the account hold it alone; starting them first (within and
     // across features) keeps them, and everything queued behind them, from waiting
     // behind long idle waits. Then the longest waits, so the run ends near its floor
     // (the longest wait plus one sign-in), not the sum of a late start and the wait.
@@ -506,19 +521,33 @@ pub fn plan(
         let snapshot = f.clone();
         f.scenarios.sort_by_key(|s| {
             (
-                !is_destructive(&snapshot, None, s),
+                !holds_account(&snapshot, None, s),
                 std::cmp::Reverse(wait_of(&snapshot, s)),
             )
         });
     }
+    // A feature's account-holding scenarios go ahead of every feature's others: behind a
+    // feature's ordinary scenarios they would queue for the account behind the long waits.
+    let mut heads = Vec::new();
+    for f in &mut features {
+        let split = f.scenarios.iter().position(|s| !holds_account(f, None, s));
+        if let Some(at) = split.filter(|&at| at > 0) {
+            let mut head = f.clone();
+            head.rules.clear();
+            head.scenarios = f.scenarios.drain(..at).collect();
+            heads.push(head);
+        }
+    }
+    features.extend(heads);
+    features.retain(|f| !scenarios(f).is_empty());
     features.sort_by_key(|f| {
-        let destructive = scenarios(f).iter().any(|(r, s)| is_destructive(f, *r, s));
+        let holds = scenarios(f).iter().any(|(r, s)| holds_account(f, *r, s));
         let longest = scenarios(f)
             .iter()
             .map(|(_, s)| wait_of(f, s))
             .max()
             .unwrap_or_default();
-        (!destructive, std::cmp::Reverse(longest), f.path.clone())
+        (!holds, std::cmp::Reverse(longest), f.path.clone())
     });
     if to_run == 0 && not_run.is_empty() {
         let mut what = String::new();
@@ -616,6 +645,97 @@ mod tests {
         let (r, s) = scenarios(&tagged[0])[0];
         assert!(is_bruteforce(&tagged[0], r, s));
         assert!(!is_destructive(&tagged[0], r, s));
+    }
+
+    fn outline(name: &str, tags: &str, steps: &[&str]) -> String {
+        format!(
+            "  {tags}\n  Scenario Outline: {name} (<app>)\n{}\n    @rocketchat\n    Examples:\n      | app |\n      | rocketchat |\n\n",
+            steps
+                .iter()
+                .map(|s| format!("    {s}\n"))
+                .collect::<String>()
+        )
+    }
+
+    #[test]
+    fn scenarios_that_hold_the_account_start_first_then_the_longest_waits() {
+        let dir = std::env::temp_dir().join(format!("sessiondrill-order-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let signed_in = "Given I am signed in through the API";
+        // Sorted by path, `a` would start its ordinary scenario and its idle wait before
+        // `b`'s account-holding scenarios.
+        let a = format!(
+            "Feature: a\n{}{}",
+            outline(
+                "plain a",
+                "@check-a",
+                &[signed_in, "Then the API session is accepted by the API"]
+            ),
+            outline(
+                "idle",
+                "@check-idle",
+                &[
+                    signed_in,
+                    "When I leave the API session untouched for the idle timeout plus grace",
+                    "Then the API session is rejected by the API"
+                ],
+            ),
+        );
+        let b = format!(
+            "Feature: b\n{}{}{}",
+            outline(
+                "plain b",
+                "@check-b",
+                &[signed_in, "Then the API session is accepted by the API"]
+            ),
+            outline(
+                "long-lived",
+                "@check-ll",
+                &[
+                    signed_in,
+                    "When I sign out through the API",
+                    "Then the API session's long-lived credentials are rejected by the API"
+                ],
+            ),
+            outline(
+                "change",
+                "@check-pw @destructive",
+                &[
+                    signed_in,
+                    "When I change the password using the API session",
+                    "Then the API session is rejected by the API"
+                ],
+            ),
+        );
+        std::fs::write(dir.join("a.feature"), a).unwrap();
+        std::fs::write(dir.join("b.feature"), b).unwrap();
+        let features = load(&dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        validate(&features).unwrap();
+        let policy = Policy {
+            allow_slow: true,
+            allow_destructive: true,
+            ..Policy::default()
+        };
+        let planned = plan(features, &Filters::default(), &policy).unwrap();
+        let order: Vec<String> = planned
+            .features
+            .iter()
+            .flat_map(|f| scenarios(f).into_iter().map(|(_, s)| s.name.clone()))
+            .collect();
+        let held: Vec<bool> = planned
+            .features
+            .iter()
+            .flat_map(|f| {
+                scenarios(f)
+                    .into_iter()
+                    .map(move |(r, s)| holds_account(f, r, s))
+            })
+            .collect();
+        assert_eq!(held, [true, true, false, false, false], "{order:?}");
+        assert!(order[2].starts_with("idle"), "{order:?}");
+        // Split features keep their path, so results and reports still name the file.
+        assert!(planned.features.iter().filter(|f| f.name == "b").count() == 2);
     }
 
     #[test]
