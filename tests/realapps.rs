@@ -1,0 +1,551 @@
+//! Real third-party applications nobody here wrote, started by the project's own scripts
+//! (`ci/apps/*`), and the session behaviour their documentation promises, measured over
+//! raw HTTP. These facts are what profile targets and their expected-findings tables rest
+//! on: if an upstream release changes one, this test says which, before a verdict drifts.
+//!
+//! Without python3 (Django) or npm (Node-RED) that part passes with a notice, unless `CI`
+//! is set.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+
+const PASSWORD: &str = "Sessiondrill-Test-2026!";
+const NEW_PASSWORD: &str = "Sessiondrill-Changed-2026?";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A running app, stopped by PID when dropped (also when an assertion fails).
+struct App {
+    script: &'static str,
+    dir: PathBuf,
+    url: String,
+}
+
+impl App {
+    fn start(script: &'static str, name: &str, env: &[(&str, &str)]) -> App {
+        let dir = root().join("target/realapps/runs").join(name);
+        let port = free_port().to_string();
+        let out = Command::new(root().join(script))
+            .args(["start", dir.to_str().expect("utf-8 path"), &port])
+            .envs(env.iter().copied())
+            .output()
+            .expect("run the start script");
+        assert!(
+            out.status.success(),
+            "{script} start failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        App { script, dir, url }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = Command::new(root().join(self.script))
+            .args(["stop", self.dir.to_str().unwrap_or_default()])
+            .status();
+    }
+}
+
+fn available(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} is needed for the real-app tests in CI"
+        );
+        println!("notice: {tool} not found; real-app test skipped (it runs in CI)");
+    }
+    found
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .expect("http client")
+}
+
+/// `name=value` and the attributes of the `Set-Cookie` for `name`, if any.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+        .find(|v| v.starts_with(&format!("{name}=")))
+}
+
+fn cookie_value(set: &str) -> String {
+    set.split(';')
+        .next()
+        .and_then(|p| p.split_once('='))
+        .map(|(_, v)| v.to_string())
+        .unwrap_or_default()
+}
+
+mod django {
+    use super::*;
+
+    pub const SCRIPT: &str = "ci/apps/django";
+    pub const USER: &str = "admin";
+
+    /// The CSRF cookie and the form's token from a page with a form.
+    pub async fn csrf(c: &reqwest::Client, url: &str, session: Option<&str>) -> (String, String) {
+        let mut req = c.get(url);
+        if let Some(s) = session {
+            req = req.header(COOKIE, format!("sessionid={s}"));
+        }
+        let r = req.send().await.expect("GET form page");
+        let cookie = set_cookie(&r, "csrftoken")
+            .map(|s| cookie_value(&s))
+            .expect("csrftoken cookie");
+        let body = r.text().await.expect("form page body");
+        let token = body
+            .split("name=\"csrfmiddlewaretoken\" value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("csrfmiddlewaretoken field")
+            .to_string();
+        (cookie, token)
+    }
+
+    /// Signs in through the admin's login form; the `Set-Cookie` of `sessionid`.
+    pub async fn sign_in(
+        c: &reqwest::Client,
+        base: &str,
+        password: &str,
+        planted: Option<&str>,
+    ) -> Option<String> {
+        let login = format!("{base}admin/login/");
+        let (csrf_cookie, token) = csrf(c, &login, None).await;
+        let mut cookies = format!("csrftoken={csrf_cookie}");
+        if let Some(p) = planted {
+            cookies.push_str(&format!("; sessionid={p}"));
+        }
+        let r = c
+            .post(format!("{login}?next=/admin/"))
+            .header(COOKIE, cookies)
+            .form(&[
+                ("csrfmiddlewaretoken", token.as_str()),
+                ("username", USER),
+                ("password", password),
+                ("next", "/admin/"),
+            ])
+            .send()
+            .await
+            .expect("POST login");
+        (r.status() == 302)
+            .then(|| set_cookie(&r, "sessionid"))
+            .flatten()
+    }
+
+    /// Whether the admin index answers this session (200) rather than sending it to the login page.
+    pub async fn accepted(c: &reqwest::Client, base: &str, session: &str) -> bool {
+        let r = c
+            .get(format!("{base}admin/"))
+            .header(COOKIE, format!("sessionid={session}"))
+            .send()
+            .await
+            .expect("GET /admin/");
+        match r.status().as_u16() {
+            200 => true,
+            302 => {
+                let to = r
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                assert!(
+                    to.starts_with("/admin/login/"),
+                    "unexpected redirect to {to}"
+                );
+                false
+            }
+            s => panic!("unexpected status {s} from /admin/"),
+        }
+    }
+
+    pub async fn sign_out(c: &reqwest::Client, base: &str, session: &str) {
+        let (csrf_cookie, token) = csrf(c, &format!("{base}admin/"), Some(session)).await;
+        let r = c
+            .post(format!("{base}admin/logout/"))
+            .header(
+                COOKIE,
+                format!("csrftoken={csrf_cookie}; sessionid={session}"),
+            )
+            .form(&[("csrfmiddlewaretoken", token.as_str())])
+            .send()
+            .await
+            .expect("POST logout");
+        assert_eq!(r.status(), 200, "logout page");
+    }
+
+    /// Changes the password inside `session`; the key the session continues under.
+    pub async fn change_password(
+        c: &reqwest::Client,
+        base: &str,
+        session: &str,
+        old: &str,
+        new: &str,
+    ) -> String {
+        let page = format!("{base}admin/password_change/");
+        let (csrf_cookie, token) = csrf(c, &page, Some(session)).await;
+        let r = c
+            .post(&page)
+            .header(
+                COOKIE,
+                format!("csrftoken={csrf_cookie}; sessionid={session}"),
+            )
+            .form(&[
+                ("csrfmiddlewaretoken", token.as_str()),
+                ("old_password", old),
+                ("new_password1", new),
+                ("new_password2", new),
+            ])
+            .send()
+            .await
+            .expect("POST password change");
+        assert_eq!(r.status(), 302, "password change accepted");
+        set_cookie(&r, "sessionid")
+            .map(|s| cookie_value(&s))
+            .expect("the changing session continues under a new key")
+    }
+
+    pub fn start(name: &str, env: &[(&str, &str)]) -> App {
+        let mut all = vec![
+            ("DJANGO_SUPERUSER_USERNAME", USER),
+            ("DJANGO_SUPERUSER_PASSWORD", PASSWORD),
+        ];
+        all.extend_from_slice(env);
+        App::start(SCRIPT, name, &all)
+    }
+}
+
+/// Django's defaults (docs: "How to use sessions", settings `SESSION_COOKIE_*`,
+/// `django.contrib.auth` "Session invalidation on password change").
+#[tokio::test]
+async fn django_default_sessions_behave_as_documented() {
+    if !available("python3") {
+        return;
+    }
+    let started = Instant::now();
+    let app = django::start("django-default", &[]);
+    println!("Django ready in {:.1}s", started.elapsed().as_secs_f64());
+    let (c, base) = (client(), app.url.clone());
+
+    // A wrong password: the form again (200), no session.
+    assert!(
+        django::sign_in(&c, &base, "wrong-password", None)
+            .await
+            .is_none()
+    );
+
+    let planted = "plantedsessionkey0000000000000000";
+    let set = django::sign_in(&c, &base, PASSWORD, Some(planted))
+        .await
+        .expect("signed in with the superuser");
+    let attrs = set.to_ascii_lowercase();
+    assert!(attrs.contains("httponly"), "{set}");
+    assert!(attrs.contains("samesite=lax"), "{set}");
+    assert!(
+        !attrs.contains("secure"),
+        "not Secure over http by default: {set}"
+    );
+    assert!(attrs.contains("max-age=1209600"), "14 days: {set}");
+    let first = cookie_value(&set);
+    assert_ne!(first, planted, "a planted key is not adopted");
+    assert!(django::accepted(&c, &base, &first).await);
+
+    // Every sign-in gets a key of its own; signing in again inside a live session of the
+    // same user keeps that session's key (`login()` flushes only for another user).
+    let second = cookie_value(
+        &django::sign_in(&c, &base, PASSWORD, None)
+            .await
+            .expect("second sign-in"),
+    );
+    assert_ne!(first, second, "a new key per sign-in");
+    let again = django::sign_in(&c, &base, PASSWORD, Some(&first))
+        .await
+        .expect("sign-in inside a session");
+    assert_eq!(cookie_value(&again), first, "same user, same session");
+
+    // A password change ends the account's other sessions, not the one that changed it.
+    let other = cookie_value(
+        &django::sign_in(&c, &base, PASSWORD, None)
+            .await
+            .expect("third sign-in"),
+    );
+    assert!(django::accepted(&c, &base, &other).await, "baseline");
+    let renewed = django::change_password(&c, &base, &second, PASSWORD, NEW_PASSWORD).await;
+    assert!(
+        !django::accepted(&c, &base, &other).await,
+        "session auth hash"
+    );
+    // update_session_auth_hash keeps the changer signed in, under a new key.
+    assert_ne!(renewed, second);
+    assert!(
+        django::accepted(&c, &base, &renewed).await,
+        "update_session_auth_hash"
+    );
+    assert!(
+        !django::accepted(&c, &base, &second).await,
+        "the old key is gone"
+    );
+
+    assert!(
+        !django::accepted(&c, &base, &first).await,
+        "every other session ends"
+    );
+
+    // Logout deletes the server-side session: the old cookie is refused.
+    let last = cookie_value(
+        &django::sign_in(&c, &base, NEW_PASSWORD, None)
+            .await
+            .expect("sign-in with the new password"),
+    );
+    assert!(django::accepted(&c, &base, &last).await, "baseline");
+    django::sign_out(&c, &base, &last).await;
+    assert!(
+        !django::accepted(&c, &base, &last).await,
+        "logout flushes the session"
+    );
+
+    // No idle timeout: a session untouched for a while still works (SESSION_SAVE_EVERY_REQUEST off).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(django::accepted(&c, &base, &renewed).await);
+}
+
+/// Hardened: a short cookie age renewed on every request is an idle timeout
+/// (`SESSION_COOKIE_AGE`, `SESSION_SAVE_EVERY_REQUEST`).
+#[tokio::test]
+async fn django_idle_timeout_follows_its_settings() {
+    if !available("python3") {
+        return;
+    }
+    let app = django::start(
+        "django-idle",
+        &[
+            ("DJANGO_SESSION_COOKIE_AGE", "4"),
+            ("DJANGO_SESSION_SAVE_EVERY_REQUEST", "1"),
+        ],
+    );
+    let (c, base) = (client(), app.url.clone());
+    let used = cookie_value(
+        &django::sign_in(&c, &base, PASSWORD, None)
+            .await
+            .expect("signed in"),
+    );
+    let idle = cookie_value(
+        &django::sign_in(&c, &base, PASSWORD, None)
+            .await
+            .expect("signed in"),
+    );
+    // Used every second for 6 s: each use renews the expiry.
+    for _ in 0..6 {
+        assert!(
+            django::accepted(&c, &base, &used).await,
+            "activity renews the session"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(
+        !django::accepted(&c, &base, &idle).await,
+        "idle past the cookie age"
+    );
+}
+
+/// Weakened: with the `signed_cookies` engine the session lives in the cookie, so the
+/// old cookie still works after logout (documented in "Using cookie-based sessions").
+#[tokio::test]
+async fn django_signed_cookie_sessions_survive_logout() {
+    if !available("python3") {
+        return;
+    }
+    let app = django::start(
+        "django-signed",
+        &[(
+            "DJANGO_SESSION_ENGINE",
+            "django.contrib.sessions.backends.signed_cookies",
+        )],
+    );
+    let (c, base) = (client(), app.url.clone());
+    let session = cookie_value(
+        &django::sign_in(&c, &base, PASSWORD, None)
+            .await
+            .expect("signed in"),
+    );
+    assert!(django::accepted(&c, &base, &session).await, "baseline");
+    django::sign_out(&c, &base, &session).await;
+    assert!(
+        django::accepted(&c, &base, &session).await,
+        "a replayed signed cookie outlives logout"
+    );
+}
+
+#[test]
+fn scripts_refuse_bad_usage_at_once() {
+    for script in [django::SCRIPT, node_red::SCRIPT] {
+        let out = Command::new(root().join(script))
+            .arg("start")
+            .output()
+            .expect("run the script");
+        assert_eq!(out.status.code(), Some(2), "{script}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("usage:"),
+            "{script}"
+        );
+    }
+}
+
+mod node_red {
+    use super::*;
+
+    pub const SCRIPT: &str = "ci/apps/node-red";
+    pub const USER: &str = "admin";
+
+    pub fn start(name: &str, env: &[(&str, &str)]) -> App {
+        let mut all = vec![("NODERED_USERNAME", USER), ("NODERED_PASSWORD", PASSWORD)];
+        all.extend_from_slice(env);
+        App::start(SCRIPT, name, &all)
+    }
+
+    /// `POST /auth/token` (the editor's password grant): the answer's status and JSON.
+    pub async fn sign_in(
+        c: &reqwest::Client,
+        base: &str,
+        password: &str,
+    ) -> (u16, serde_json::Value) {
+        let r = c
+            .post(format!("{base}auth/token"))
+            .form(&[
+                ("client_id", "node-red-editor"),
+                ("grant_type", "password"),
+                ("scope", "*"),
+                ("username", USER),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("POST /auth/token");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or_default())
+    }
+
+    pub async fn token(c: &reqwest::Client, base: &str) -> String {
+        let (status, body) = sign_in(c, base, PASSWORD).await;
+        assert_eq!(status, 200, "sign-in");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
+    }
+
+    /// Whether the admin API answers this bearer token: 200, or 401 for a refusal.
+    pub async fn accepted(c: &reqwest::Client, base: &str, token: &str) -> bool {
+        let r = c
+            .get(format!("{base}settings"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET /settings");
+        match r.status().as_u16() {
+            200 => true,
+            401 => false,
+            s => panic!("unexpected status {s} from /settings"),
+        }
+    }
+}
+
+/// Node-RED's adminAuth defaults (docs: "Securing Node-RED", admin API
+/// "Authentication"): bearer tokens from a password grant, valid 7 days, revoked at
+/// sign-out; a wrong password is `invalid_grant`.
+#[tokio::test]
+async fn node_red_default_tokens_behave_as_documented() {
+    if !available("npm") {
+        return;
+    }
+    let started = Instant::now();
+    let app = node_red::start("node-red-default", &[]);
+    println!("Node-RED ready in {:.1}s", started.elapsed().as_secs_f64());
+    let (c, base) = (client(), app.url.clone());
+
+    let (status, body) = node_red::sign_in(&c, &base, "wrong-password").await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+
+    let (status, body) = node_red::sign_in(&c, &base, PASSWORD).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["expires_in"], 604_800, "sessionExpiryTime, 7 days");
+    assert_eq!(body["token_type"], "Bearer");
+    let first = body["access_token"].as_str().expect("token").to_string();
+    let second = node_red::token(&c, &base).await;
+    assert_ne!(first, second, "a new token per sign-in");
+    assert!(!node_red::accepted(&c, &base, "not-a-token").await);
+
+    // Sign-out revokes the token it names, and only that one.
+    assert!(node_red::accepted(&c, &base, &first).await, "baseline");
+    let r = c
+        .post(format!("{base}auth/revoke"))
+        .bearer_auth(&first)
+        .form(&[("token", first.as_str())])
+        .send()
+        .await
+        .expect("POST /auth/revoke");
+    assert_eq!(r.status(), 200);
+    assert!(!node_red::accepted(&c, &base, &first).await, "revoked");
+    assert!(
+        node_red::accepted(&c, &base, &second).await,
+        "others live on"
+    );
+
+    // No idle timeout: an untouched token still works.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(node_red::accepted(&c, &base, &second).await);
+}
+
+/// Hardened: `sessionExpiryTime` is an absolute lifetime, use or no use.
+#[tokio::test]
+async fn node_red_token_lifetime_follows_its_settings() {
+    if !available("npm") {
+        return;
+    }
+    let app = node_red::start("node-red-short", &[("NODERED_SESSION_EXPIRY", "3")]);
+    let (c, base) = (client(), app.url.clone());
+    let (status, body) = node_red::sign_in(&c, &base, PASSWORD).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["expires_in"], 3);
+    let token = body["access_token"].as_str().expect("token").to_string();
+    let started = Instant::now();
+    let mut refused_at = None;
+    while started.elapsed() < Duration::from_secs(8) {
+        if !node_red::accepted(&c, &base, &token).await {
+            refused_at = Some(started.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let at = refused_at.expect("refused within 8 s of continuous use");
+    assert!(
+        at >= Duration::from_secs(2),
+        "accepted until near its expiry: {at:?}"
+    );
+}
