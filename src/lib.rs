@@ -9,6 +9,7 @@ pub mod config;
 pub mod duration;
 pub mod model;
 pub mod probe;
+pub mod profile;
 pub mod refapp;
 pub mod report;
 pub mod runner;

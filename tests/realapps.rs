@@ -549,3 +549,131 @@ async fn node_red_token_lifetime_follows_its_settings() {
         "accepted until near its expiry: {at:?}"
     );
 }
+
+/// The shipped profiles drive the same apps over raw HTTP: sign-in (Django's form with
+/// its CSRF field, Node-RED's password grant), a wrong password refused, the replay
+/// accepted, then refused after the profile's sign-out.
+mod profiles {
+    use super::*;
+    use sessiondrill::probe::Http;
+    use sessiondrill::profile::{Profile, ProfileClient, SignedIn};
+    use sessiondrill::secret::{Masker, Secret};
+
+    fn load(name: &str) -> Profile {
+        Profile::load(&root().join("profiles").join(format!("{name}.toml")))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    async fn round_trip(profile: &Profile, base: &str, user: &str) -> Vec<String> {
+        let http = Http::new(&base.parse().expect("url"), false, Masker::new()).expect("client");
+        let client = ProfileClient {
+            profile,
+            http: &http,
+        };
+        let mut evidence = Vec::new();
+        match client
+            .sign_in(user, &Secret::new("wrong-password"))
+            .await
+            .expect("an answer")
+        {
+            SignedIn::Refused(e) => evidence.push(format!("wrong password refused: {e}")),
+            SignedIn::Accepted(_) => panic!("a wrong password was accepted"),
+        }
+        let SignedIn::Accepted(cred) = client
+            .sign_in(user, &Secret::new(PASSWORD))
+            .await
+            .expect("an answer")
+        else {
+            panic!("the right password was refused");
+        };
+        let before = client.accepts(&cred).await.expect("replay");
+        assert!(before.accepted, "{}", before.evidence);
+        let out = client.sign_out(&cred).await.expect("sign-out");
+        evidence.push(format!("signed out: {}", out.expect("a sign-out request")));
+        let after = client.accepts(&cred).await.expect("replay");
+        assert!(!after.accepted, "{}", after.evidence);
+        evidence.push(format!("after sign-out: {}", after.evidence));
+        for line in &evidence {
+            assert!(
+                !line.contains(cred.token.expose()),
+                "a whole token in {line}"
+            );
+        }
+        evidence
+    }
+
+    #[tokio::test]
+    async fn django_profile_signs_in_replays_and_signs_out() {
+        if !available("python3") {
+            return;
+        }
+        let app = django::start("django-profile", &[]);
+        let profile = load("django");
+        let evidence = round_trip(&profile, &app.url, django::USER).await;
+        assert!(evidence[0].contains("→ 200"), "{evidence:?}");
+
+        // A password change through the profile ends the account's other sessions.
+        let http = Http::new(&app.url.parse().expect("url"), false, Masker::new()).expect("client");
+        let client = ProfileClient {
+            profile: &profile,
+            http: &http,
+        };
+        let sign_in = || async {
+            match client.sign_in(django::USER, &Secret::new(PASSWORD)).await {
+                Ok(SignedIn::Accepted(c)) => c,
+                other => panic!("{other:?}"),
+            }
+        };
+        let (changer, other) = (sign_in().await, sign_in().await);
+        assert!(client.accepts(&other).await.expect("replay").accepted);
+        client
+            .change_password(&changer, &Secret::new(PASSWORD), &Secret::new(NEW_PASSWORD))
+            .await
+            .expect("password change")
+            .expect("the profile has one");
+        assert!(!client.accepts(&other).await.expect("replay").accepted);
+    }
+
+    /// A profile whose refusal is wrong (Django answers a dead session with a redirect,
+    /// not 401) turns the replay after sign-out into trouble, never a verdict.
+    #[tokio::test]
+    async fn a_wrong_refusal_in_a_profile_is_an_error_not_a_pass() {
+        if !available("python3") {
+            return;
+        }
+        let app = django::start("django-wrong-profile", &[]);
+        let mut profile = load("django");
+        profile.valid.refused.status = vec![401];
+        profile.valid.refused.location = None;
+        let http = Http::new(&app.url.parse().expect("url"), false, Masker::new()).expect("client");
+        let client = ProfileClient {
+            profile: &profile,
+            http: &http,
+        };
+        let SignedIn::Accepted(cred) = client
+            .sign_in(django::USER, &Secret::new(PASSWORD))
+            .await
+            .expect("an answer")
+        else {
+            panic!("refused");
+        };
+        client.sign_out(&cred).await.expect("sign-out");
+        let err = client
+            .accepts(&cred)
+            .await
+            .expect_err("not a verdict")
+            .to_string();
+        assert!(err.contains("unexpected answer to the replay"), "{err}");
+        assert!(err.contains("→ 302"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn node_red_profile_signs_in_replays_and_signs_out() {
+        if !available("npm") {
+            return;
+        }
+        let app = node_red::start("node-red-profile", &[]);
+        let evidence = round_trip(&load("node-red"), &app.url, node_red::USER).await;
+        assert!(evidence[0].contains("→ 403"), "{evidence:?}");
+    }
+}

@@ -1,0 +1,114 @@
+//! Any web application with a login page, described by a profile file instead of an
+//! adapter written in Rust: the login page's selectors, a sign-in without the browser,
+//! where the credential lives and how to present it again, which request proves it
+//! valid and what a refusal looks like, sign-out and password change.
+//!
+//! Shipped profiles live in `profiles/`; `schema` checks a file before anything is
+//! sent, `client` makes the profile's requests.
+
+pub mod client;
+pub mod schema;
+
+pub use client::{ProfileClient, SignedIn};
+pub use schema::{Profile, ProfileError};
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    fn shipped() -> Vec<PathBuf> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("profiles/")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn every_shipped_profile_loads() {
+        let files = shipped();
+        assert!(files.len() >= 2, "{files:?}");
+        for f in files {
+            let p = Profile::load(&f).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                f.file_stem().and_then(|s| s.to_str()),
+                Some(p.app.name.as_str()),
+                "a profile's file is named after its app"
+            );
+        }
+    }
+
+    fn django() -> String {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/django.toml"))
+            .expect("profiles/django.toml")
+    }
+
+    /// Each mistake is named by file, key and what was expected.
+    #[test]
+    fn mistakes_are_named_by_file_key_and_expectation() {
+        let file = Path::new("my.toml");
+        let cases: [(&str, &str, &[&str]); 7] = [
+            (
+                "name = \"django\"",
+                "name = \"My App\"",
+                &["my.toml", "`app.name`", "lower-case", "\"My App\""],
+            ),
+            (
+                "path = \"/admin/login/\"",
+                "path = \"admin/login/\"",
+                &["`login_page.path`", "starting with `/`"],
+            ),
+            (
+                "accepted = { status = [200] }",
+                "accepted = { status = [200, 999] }",
+                &["`valid.accepted.status`", "100 to 599", "999"],
+            ),
+            (
+                "cookie = \"sessionid\"",
+                "cookie = \"session\"",
+                &["`credential.present.cookie`", "credential.cookies"],
+            ),
+            (
+                "location = \"^/admin/login/\"",
+                "location = \"^/admin/(login\"",
+                &["`valid.refused.location`", "regular expression"],
+            ),
+            (
+                "[sign_in]",
+                "[sign_in]\nbogus = 1",
+                &["my.toml", "unknown field `bogus`"],
+            ),
+            (
+                "refused = { status = [302], location = \"^/admin/login/\" }",
+                "refused = { status = [200] }",
+                &["`valid`", "differ in status"],
+            ),
+        ];
+        for (from, to, wanted) in cases {
+            let text = django();
+            assert!(text.contains(from), "fixture lacks {from:?}");
+            let err = Profile::parse(file, &text.replacen(from, to, 1))
+                .expect_err(to)
+                .to_string();
+            for w in wanted {
+                assert!(err.contains(w), "{to:?}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_file_says_so() {
+        let err = Profile::load(Path::new("/nonexistent/app.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/nonexistent/app.toml: cannot read the profile"),
+            "{err}"
+        );
+    }
+}
