@@ -677,3 +677,81 @@ mod profiles {
         assert!(evidence[0].contains("→ 403"), "{evidence:?}");
     }
 }
+
+/// `init-profile` on each app: the login part it writes signs in without edits (and a
+/// wrong password is refused by what it learned), as do the shipped profiles' pages.
+mod init_profile {
+    use super::*;
+    use sessiondrill::apps::UiSignIn;
+    use sessiondrill::browser::Browsers;
+    use sessiondrill::profile::schema::LoginPage;
+    use sessiondrill::profile::{Profile, init, ui};
+    use sessiondrill::secret::Secret;
+
+    async fn signs_in(browsers: &Browsers, base: &str, page: &LoginPage, user: &str) {
+        let base: url::Url = base.parse().expect("url");
+        for (password, want_in) in [("wrong-password", false), (PASSWORD, true)] {
+            let b = browsers.session(false).await.expect("a browser");
+            let r = ui::sign_in(&b, &base, page, user, &Secret::new(password)).await;
+            b.close().await;
+            match (r, want_in) {
+                (Ok(UiSignIn::SignedIn), true) | (Ok(UiSignIn::Rejected { .. }), false) => {}
+                (other, _) => panic!("{page:?} with {password:?}: {other:?}"),
+            }
+        }
+    }
+
+    async fn try_app(browsers: &Browsers, app: &App, name: &str, login: &str, user: &str) {
+        let out = root()
+            .join("target/realapps/runs")
+            .join(format!("{name}.toml"));
+        let _ = std::fs::remove_file(&out);
+        let run = Command::new(env!("CARGO_BIN_EXE_sessiondrill"))
+            .args([
+                "init-profile",
+                &format!("{}{login}", app.url),
+                "--name",
+                name,
+            ])
+            .arg("--out")
+            .arg(&out)
+            .env("SESSIONDRILL_INIT_USER", user)
+            .env("SESSIONDRILL_INIT_PASSWORD", PASSWORD)
+            .output()
+            .expect("run init-profile");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert!(!stdout.contains(PASSWORD), "{stdout}");
+        let text = std::fs::read_to_string(&out).expect("the written profile");
+        assert!(!text.contains(PASSWORD), "{text}");
+        let page = init::login_page_of(&text).unwrap_or_else(|e| panic!("{e:#}\n{text}"));
+        signs_in(browsers, &app.url, &page, user).await;
+        let shipped = Profile::load(
+            &root()
+                .join("profiles")
+                .join(format!("{}.toml", name.trim_end_matches("-init"))),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        signs_in(browsers, &app.url, &shipped.login_page, user).await;
+    }
+
+    /// One test, one browser pool: `Browsers::shutdown` ends every browser of the process.
+    #[tokio::test]
+    async fn on_django_and_node_red() {
+        let browsers = Browsers::new(None, 2);
+        browsers.allow_host("127.0.0.1");
+        if available("python3") {
+            let app = django::start("django-init", &[]);
+            try_app(&browsers, &app, "django-init", "admin/login/", django::USER).await;
+        }
+        if available("npm") {
+            let app = node_red::start("node-red-init", &[]);
+            try_app(&browsers, &app, "node-red-init", "", node_red::USER).await;
+        }
+        browsers.shutdown();
+    }
+}

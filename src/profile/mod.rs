@@ -7,7 +7,9 @@
 //! sent, `client` makes the profile's requests.
 
 pub mod client;
+pub mod init;
 pub mod schema;
+pub mod ui;
 
 pub use client::{ProfileClient, SignedIn};
 pub use schema::{Profile, ProfileError};

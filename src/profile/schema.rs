@@ -65,12 +65,15 @@ pub struct LoginPage {
     pub signed_in: SignedIn,
 }
 
-/// What shows a signed-in page: a visible element, or the address (a regex over the path).
+/// What shows a signed-in page: a visible element, the address (a regex over the path),
+/// or, for a login dialog over the application, the password field gone.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignedIn {
     pub selector: Option<String>,
     pub url: Option<String>,
+    #[serde(default)]
+    pub form_gone: bool,
 }
 
 /// A request the tool sends, and the answer that means it worked.
@@ -260,10 +263,11 @@ impl Profile {
             v.require(!css.trim().is_empty(), key, "a CSS selector", css)?;
         }
         let si = &self.login_page.signed_in;
+        let signals = [si.selector.is_some(), si.url.is_some(), si.form_gone];
         v.require(
-            si.selector.is_some() != si.url.is_some(),
+            signals.iter().filter(|x| **x).count() == 1,
             "login_page.signed_in",
-            "exactly one of `selector` (CSS) or `url` (a regex over the path)",
+            "exactly one of `selector` (CSS), `url` (a regex over the path) or `form_gone = true`",
             "",
         )?;
         if let Some(url) = &si.url {

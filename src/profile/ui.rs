@@ -1,0 +1,86 @@
+//! A profile's login page in the browser: fill, submit, and tell a signed-in page from
+//! the page's refusal; a page that shows neither is trouble, never a verdict.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::json;
+use url::Url;
+
+use super::schema::LoginPage;
+use crate::apps::{LOGIN_ANSWER_WAIT, UiSignIn};
+use crate::browser::BrowserSession;
+use crate::secret::Secret;
+
+/// How long a login page may take to show its form.
+pub const PAGE_WAIT: Duration = Duration::from_secs(20);
+
+/// `'in'` once the page says signed in, `'refused'` when it shows its refusal. A marker
+/// set before submitting tells the submitted page from a reloaded one.
+fn state_script(page: &LoginPage) -> String {
+    let si = &page.signed_in;
+    format!(
+        "const visible = s => {{ const e = s && document.querySelector(s); return !!(e && e.offsetParent !== null); }};
+         if (visible({refused})) return 'refused';
+         if ({selector} !== null && visible({selector})) return 'in';
+         if ({url} !== null && new RegExp({url}).test(location.pathname + location.search)) return 'in';
+         if ({gone} && document.readyState === 'complete' && !visible({password})) return 'in';
+         return null;",
+        refused = json!(page.refused),
+        selector = json!(si.selector),
+        url = json!(si.url),
+        gone = si.form_gone,
+        password = json!(page.password),
+    )
+}
+
+/// Signs in through the login page at `base` + `page.path`.
+pub async fn sign_in(
+    b: &BrowserSession,
+    base: &Url,
+    page: &LoginPage,
+    user: &str,
+    password: &Secret,
+) -> anyhow::Result<UiSignIn> {
+    let at = base
+        .join(page.path.trim_start_matches('/'))
+        .with_context(|| format!("login page path {}", page.path))?;
+    b.goto(&at).await?;
+    b.wait_any(&[&page.password], PAGE_WAIT)
+        .await
+        .with_context(|| {
+            format!(
+                "the login page {at} showed no password field {}",
+                page.password
+            )
+        })?;
+    b.fill(&page.user, user)
+        .await
+        .with_context(|| format!("the user field {}", page.user))?;
+    b.fill(&page.password, password.expose())
+        .await
+        .with_context(|| format!("the password field {}", page.password))?;
+    b.exec("window.__sessiondrillForm = true; return true;", vec![])
+        .await?;
+    b.click(&page.submit)
+        .await
+        .with_context(|| format!("the submit control {}", page.submit))?;
+    let waited = b.poll_js(&state_script(page), LOGIN_ANSWER_WAIT).await;
+    let state = match crate::apps::login_answer(b, waited, &page.password, || {
+        format!(
+            "after submitting the login form the page showed neither its refusal {} nor a signed-in page",
+            page.refused
+        )
+    })
+    .await?
+    {
+        Ok(state) => state,
+        Err(silent) => return Ok(silent),
+    };
+    Ok(match state.as_str() {
+        "in" => UiSignIn::SignedIn,
+        _ => UiSignIn::Rejected {
+            shown: format!("the page showed {}", page.refused),
+        },
+    })
+}
