@@ -755,3 +755,50 @@ mod init_profile {
         browsers.shutdown();
     }
 }
+
+/// Bad input to `init-profile` is refused before a browser starts.
+#[test]
+fn init_profile_refuses_bad_input_at_once() {
+    let existing = root().join("Cargo.toml");
+    let cases: [(&[&str], &str); 4] = [
+        (&["init-profile", "not a url"], "is not an http(s) URL"),
+        (&["init-profile", "ftp://host/"], "is not an http(s) URL"),
+        (
+            &[
+                "init-profile",
+                "http://127.0.0.1:9/",
+                "--out",
+                existing.to_str().unwrap_or_default(),
+            ],
+            "exists",
+        ),
+        (
+            &["init-profile", "http://127.0.0.1:9/", "--name", "Bad Name"],
+            "lower-case letters",
+        ),
+    ];
+    for (args, wanted) in cases {
+        let started = Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_sessiondrill"))
+            .args(args)
+            .output()
+            .expect("run init-profile");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(wanted), "{args:?}: {err}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{args:?}");
+    }
+    let half = Command::new(env!("CARGO_BIN_EXE_sessiondrill"))
+        .args([
+            "init-profile",
+            "http://127.0.0.1:9/",
+            "--out",
+            "/nonexistent/x.toml",
+        ])
+        .env("SESSIONDRILL_INIT_USER", "admin")
+        .env_remove("SESSIONDRILL_INIT_PASSWORD")
+        .output()
+        .expect("run init-profile");
+    assert_eq!(half.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&half.stderr).contains("set both"));
+}
