@@ -84,6 +84,10 @@ pub struct RunArgs {
     /// Configuration file [default: ./sessiondrill.toml if present].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// A profile file of a further application (repeatable); its target comes from
+    /// SESSIONDRILL_APP_<NAME>_URL, _USER and _PASSWORD.
+    #[arg(long = "profile", value_name = "FILE")]
+    pub profiles: Vec<PathBuf>,
     /// Where reports go [default: target/sessiondrill].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -216,6 +220,11 @@ pub async fn run_suite(args: RunArgs, default_posture: Posture) -> i32 {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    for p in &args.profiles {
+        if let Err(e) = config.add_profile(p, &config::process_env) {
+            return fail(e);
+        }
+    }
     config.allow_slow |= args.allow_slow;
     config.allow_destructive |= args.allow_destructive;
     let filters = match filters(&args) {
@@ -346,8 +355,8 @@ pub async fn serve(args: ServeArgs) -> i32 {
         .or_else(|| config::process_env(&var))
         .unwrap_or_else(|| DEMO_PASSWORD.into());
     let login = args.user.clone().unwrap_or_else(|| match app {
-        AppId::RocketChat => "sessiondrill".into(),
         AppId::Chatwoot => "sessiondrill@chatwoot.test".into(),
+        _ => "sessiondrill".into(),
     });
     let mut opts = RefOptions::new(app, posture, &login, Secret::new(password));
     opts.idle_timeout = idle;
@@ -356,8 +365,8 @@ pub async fn serve(args: ServeArgs) -> i32 {
     opts.throttle_loopback = args.throttle_loopback;
     opts.throttle_period = throttle_period;
     let (https_default, http_default) = match app {
-        AppId::RocketChat => (8443, 8080),
         AppId::Chatwoot => (9443, 9080),
+        _ => (8443, 8080),
     };
     opts.https_port = args.https_port.unwrap_or(https_default);
     opts.http_port = args.http_port.unwrap_or(http_default);
@@ -448,7 +457,7 @@ pub fn ui(path: Option<&Path>) -> i32 {
 /// `sessiondrill check`: parse and validate features.
 pub fn check(features: Option<PathBuf>) -> i32 {
     let dir = features.unwrap_or_else(default_features);
-    match runner::plan::load(&dir).and_then(|f| runner::plan::validate(&f).map(|()| f)) {
+    match runner::plan::load(&dir, &[]).and_then(|f| runner::plan::validate(&f).map(|()| f)) {
         Ok(f) => {
             let n: usize = f.iter().map(|f| runner::plan::scenarios(f).len()).sum();
             println!(

@@ -194,6 +194,8 @@ pub struct Config {
     pub browser_hosts: Vec<String>,
     /// Expectations to use for every target unless the target says otherwise.
     pub expect: Expectations,
+    /// `SESSIONDRILL_INSECURE_TLS` or the file's `insecure_tls`, for targets added later.
+    pub insecure_default: Option<bool>,
 }
 
 impl Default for Config {
@@ -207,6 +209,7 @@ impl Default for Config {
             max_browsers_set: false,
             browser_hosts: Vec::new(),
             expect: Expectations::ASVS,
+            insecure_default: None,
         }
     }
 }
@@ -223,6 +226,8 @@ struct FileConfig {
     expect: Option<FileExpect>,
     rocketchat: Option<FileTarget>,
     chatwoot: Option<FileTarget>,
+    /// Profile files of further applications, relative to the working directory.
+    profiles: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -353,6 +358,24 @@ impl Config {
             Some(s) => Some(parse_bool("SESSIONDRILL_INSECURE_TLS", &s)?),
             None => file.insecure_tls,
         };
+        cfg.insecure_default = insecure_default;
+        let mut profiles: Vec<PathBuf> = file
+            .profiles
+            .unwrap_or_default()
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
+        if let Some(list) = env("SESSIONDRILL_PROFILES") {
+            profiles.extend(
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from),
+            );
+        }
+        for path in profiles {
+            cfg.add_profile(&path, env)?;
+        }
         for (app, ft) in [
             (AppId::RocketChat, file.rocketchat),
             (AppId::Chatwoot, file.chatwoot),
@@ -368,6 +391,36 @@ impl Config {
             }
         }
         Ok(cfg)
+    }
+
+    /// Loads a profile file and its target (`SESSIONDRILL_APP_<NAME>_URL`, `_USER`,
+    /// `_PASSWORD`): a profile without its target is bad input, not a silent skip.
+    pub fn add_profile(&mut self, path: &Path, env: Env<'_>) -> Result<AppId, ConfigError> {
+        let profile = crate::profile::Profile::load(path).map_err(|e| ConfigError::Invalid {
+            var: "profile".into(),
+            message: e.to_string(),
+        })?;
+        let app = crate::apps::register_profile(profile);
+        if self.target(app).is_some() {
+            return Ok(app);
+        }
+        let target = target_from(
+            app,
+            FileTarget::default(),
+            env,
+            self.insecure_default,
+            self.expect,
+        )?;
+        match target {
+            Some(t) => {
+                self.targets.push(t);
+                Ok(app)
+            }
+            None => Err(ConfigError::Incomplete {
+                var: format!("profile {}", path.display()),
+                missing: format!("{p}_URL (and {p}_USER, {p}_PASSWORD)", p = app.env_prefix()),
+            }),
+        }
     }
 
     pub fn target(&self, app: AppId) -> Option<&TargetConfig> {
@@ -386,6 +439,14 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })
 }
 
+/// The variable suffix of an application's account: `EMAIL` for Chatwoot, else `USER`.
+pub fn login_key(app: AppId) -> &'static str {
+    match app {
+        AppId::Chatwoot => "EMAIL",
+        _ => "USER",
+    }
+}
+
 fn target_from(
     app: AppId,
     ft: FileTarget,
@@ -393,11 +454,8 @@ fn target_from(
     insecure_default: Option<bool>,
     expect: Expectations,
 ) -> Result<Option<TargetConfig>, ConfigError> {
-    let prefix = format!("SESSIONDRILL_{}", app.tag().to_uppercase());
-    let login_key = match app {
-        AppId::RocketChat => "USER",
-        AppId::Chatwoot => "EMAIL",
-    };
+    let prefix = app.env_prefix();
+    let login_key = login_key(app);
     let var = |suffix: &str| format!("{prefix}_{suffix}");
     let hardening = hardening_from(&var, env, &ft)?;
     let url = env(&var("URL")).or(ft.url);

@@ -34,10 +34,7 @@ async fn target(app: AppId, posture: Posture, weaknesses: &str) -> (RefApp, Targ
 /// The environment that points the suite at `t`, as a user configures a deployment.
 fn env_for(t: &TargetConfig) -> Vec<(String, String)> {
     let up = t.app.tag().to_uppercase();
-    let login = match t.app {
-        AppId::RocketChat => "USER",
-        AppId::Chatwoot => "EMAIL",
-    };
+    let login = sessiondrill::config::login_key(t.app);
     let mut v = vec![
         (format!("SESSIONDRILL_{up}_URL"), t.url.to_string()),
         (

@@ -25,16 +25,70 @@ use crate::secret::{Masker, Secret};
 pub enum AppId {
     RocketChat,
     Chatwoot,
+    /// An application described by a profile file (`@app-<name>`).
+    Profile(&'static ProfileName),
+}
+
+/// A loaded profile's names; leaked once per profile so that [`AppId`] stays `Copy`.
+#[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProfileName {
+    /// `app-<name>`.
+    pub tag: String,
+    pub title: String,
+}
+
+/// Loaded profiles, for `@app-<name>` tags and their adapters.
+static PROFILES: std::sync::Mutex<Vec<(&'static ProfileName, Arc<crate::profile::Profile>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Makes a loaded profile an application; the same name twice is the same application.
+pub fn register_profile(profile: crate::profile::Profile) -> AppId {
+    let mut all = PROFILES.lock().unwrap_or_else(|e| e.into_inner());
+    let tag = format!("app-{}", profile.app.name);
+    if let Some((name, _)) = all.iter().find(|(n, _)| n.tag == tag) {
+        return AppId::Profile(name);
+    }
+    let name: &'static ProfileName = Box::leak(Box::new(ProfileName {
+        tag,
+        title: profile.app.title.clone(),
+    }));
+    all.push((name, Arc::new(profile)));
+    AppId::Profile(name)
+}
+
+/// The profile behind a profile application.
+pub fn profile_of(app: AppId) -> Option<Arc<crate::profile::Profile>> {
+    let AppId::Profile(name) = app else {
+        return None;
+    };
+    PROFILES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, p)| p.clone())
+}
+
+/// Every registered profile application.
+pub fn profile_apps() -> Vec<AppId> {
+    PROFILES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|(n, _)| AppId::Profile(n))
+        .collect()
 }
 
 impl AppId {
+    /// The built-in applications.
     pub const ALL: [AppId; 2] = [AppId::RocketChat, AppId::Chatwoot];
 
-    /// The Gherkin tag and configuration key: `rocketchat`, `chatwoot`.
+    /// The Gherkin tag and configuration key: `rocketchat`, `chatwoot`, `app-<name>`.
     pub fn tag(self) -> &'static str {
         match self {
             Self::RocketChat => "rocketchat",
             Self::Chatwoot => "chatwoot",
+            Self::Profile(p) => p.tag.as_str(),
         }
     }
 
@@ -42,13 +96,24 @@ impl AppId {
         match self {
             Self::RocketChat => "Rocket.Chat",
             Self::Chatwoot => "Chatwoot",
+            Self::Profile(p) => p.title.as_str(),
         }
     }
 
+    /// The prefix of its environment variables: `SESSIONDRILL_ROCKETCHAT`, `SESSIONDRILL_APP_DJANGO`.
+    pub fn env_prefix(self) -> String {
+        format!(
+            "SESSIONDRILL_{}",
+            self.tag().to_uppercase().replace('-', "_")
+        )
+    }
+
     pub fn from_tag(tag: &str) -> Option<Self> {
+        let tag = tag.trim_start_matches('@');
         Self::ALL
             .into_iter()
-            .find(|a| a.tag() == tag.trim_start_matches('@'))
+            .chain(profile_apps())
+            .find(|a| a.tag() == tag)
     }
 }
 
@@ -440,6 +505,7 @@ pub fn ui_facts(app: AppId) -> &'static [ui::UiFact] {
     match app {
         AppId::RocketChat => rocketchat::facts::UI,
         AppId::Chatwoot => chatwoot::facts::UI,
+        AppId::Profile(_) => &[],
     }
 }
 
@@ -448,6 +514,12 @@ pub fn adapter(app: AppId) -> Option<Arc<dyn Adapter>> {
     match app {
         AppId::RocketChat => Some(Arc::new(rocketchat::RocketChat)),
         AppId::Chatwoot => Some(Arc::new(chatwoot::Chatwoot)),
+        AppId::Profile(_) => {
+            let profile = profile_of(app)?;
+            Some(Arc::new(crate::profile::adapter::ProfileAdapter::new(
+                app, profile,
+            )))
+        }
     }
 }
 

@@ -20,6 +20,8 @@ pub enum SignedIn {
     Accepted(Credential),
     /// The profile's refusal; the masked answer.
     Refused(String),
+    /// The application blocks sign-ins for now; the masked answer.
+    Throttled(String),
 }
 
 pub struct ProfileClient<'a> {
@@ -62,7 +64,7 @@ fn hidden_input(html: &str, field: &str) -> Option<String> {
 }
 
 /// A dotted path into JSON (`data.token`).
-fn json_at<'v>(v: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
+pub fn json_at<'v>(v: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
     path.split('.').try_fold(v, |v, k| v.get(k))
 }
 
@@ -177,6 +179,9 @@ impl ProfileClient<'_> {
             }
         };
         let r = self.http.send(req).await?;
+        if s.throttled.as_ref().is_some_and(|t| t.matches(&r)) {
+            return Ok(SignedIn::Throttled(self.masked(&r)));
+        }
         let (ok, refused) = (s.success.matches(&r), s.refused.matches(&r));
         match (ok, refused) {
             (true, false) => self.capture(&r).map(SignedIn::Accepted),
@@ -225,15 +230,21 @@ impl ProfileClient<'_> {
         Ok(Credential::new(token, found_in))
     }
 
-    /// Replays the credential on the profile's validity request.
-    pub async fn accepts(&self, cred: &Credential) -> anyhow::Result<Acceptance> {
+    /// The raw answer to the profile's validity request with `cred` presented.
+    pub async fn replay(&self, cred: &Credential) -> anyhow::Result<Reply> {
         let v = &self.profile.valid;
         let req = self.present(
             self.http.request(method(&v.method), &v.path),
             Some(cred),
             &BTreeMap::new(),
         );
-        let r = self.http.send(req).await?;
+        Ok(self.http.send(req).await?)
+    }
+
+    /// Replays the credential on the profile's validity request.
+    pub async fn accepts(&self, cred: &Credential) -> anyhow::Result<Acceptance> {
+        let v = &self.profile.valid;
+        let r = self.replay(cred).await?;
         let evidence = self.masked(&r);
         match (v.accepted.matches(&r), v.refused.matches(&r)) {
             (true, false) => Ok(Acceptance {

@@ -6,9 +6,11 @@
 //! Shipped profiles live in `profiles/`; `schema` checks a file before anything is
 //! sent, `client` makes the profile's requests.
 
+pub mod adapter;
 pub mod client;
 pub mod init;
 pub mod schema;
+pub mod scope;
 pub mod ui;
 
 pub use client::{ProfileClient, SignedIn};

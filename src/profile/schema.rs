@@ -92,6 +92,10 @@ pub struct SignIn {
     pub success: Matcher,
     /// The answer to a wrong password.
     pub refused: Matcher,
+    /// The answer when the application blocks sign-ins for a while (trouble, not a verdict).
+    pub throttled: Option<Matcher>,
+    /// Sign-ins in flight at once (Node-RED refuses a sixth attempt in flight per user).
+    pub at_once: Option<usize>,
 }
 
 /// A page to read first for its CSRF field (and the cookie that comes with it).
@@ -315,6 +319,15 @@ impl Profile {
         v.matcher("sign_in.success", &s.success)?;
         v.matcher("sign_in.refused", &s.refused)?;
         v.distinct("sign_in", &s.success, &s.refused)?;
+        if let Some(t) = &s.throttled {
+            v.matcher("sign_in.throttled", t)?;
+        }
+        v.require(
+            s.at_once.is_none_or(|n| n >= 1),
+            "sign_in.at_once",
+            "a number of sign-ins of at least 1",
+            "0",
+        )?;
 
         let c = &self.credential;
         v.require(

@@ -84,3 +84,23 @@ pub async fn sign_in(
         },
     })
 }
+
+/// Whether the page shows the profile's signed-in signal once it has settled.
+pub async fn is_signed_in(b: &BrowserSession, page: &LoginPage) -> anyhow::Result<bool> {
+    let script = format!(
+        "if (document.readyState !== 'complete') return null; {} ",
+        state_script(page).replace("return null;", "return 'out';")
+    );
+    // Give a page that signs in by script (a token link) a moment to do so.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let state = b.poll_js(&script, PAGE_WAIT).await?;
+        if state == "in" {
+            return Ok(true);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -162,6 +162,7 @@ impl Weakness {
                 KnownSecretKeyBase | ApiTokenSurvives | PubsubSurvives | NoSessionRenewal
             ),
             AppId::Chatwoot => !matches!(self, LoginViaUrlToken),
+            AppId::Profile(_) => false,
         }
     }
 
@@ -366,6 +367,7 @@ pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
     let mut app = match opts.app {
         AppId::RocketChat => rocketchat::start(opts).await?,
         AppId::Chatwoot => chatwoot::start(opts).await?,
+        AppId::Profile(p) => anyhow::bail!("{} has no reference target", p.title),
     };
     app.ledger = ledger;
     if stores {
@@ -383,6 +385,7 @@ pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
                 app.servers.extend([redis, pg]);
                 app.hardening.stores.extend([r, p]);
             }
+            AppId::Profile(_) => {}
         }
     }
     Ok(app)

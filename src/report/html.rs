@@ -284,6 +284,7 @@ pub fn render(report: &RunReport) -> Result<String, askama::Error> {
     results.sort_by(|a, b| (&a.feature_path, a.line, a.app).cmp(&(&b.feature_path, b.line, b.app)));
     let apps: Vec<AppId> = AppId::ALL
         .into_iter()
+        .chain(crate::apps::profile_apps())
         .filter(|a| results.iter().any(|r| r.app == *a))
         .collect();
     let scenarios: Vec<ScenarioView> = results

@@ -65,7 +65,14 @@ fn tags_of(
 pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     let started = Instant::now();
     quiet_step_panics();
-    let features = plan::load(&opts.features)?;
+    let profiles: Vec<AppId> = opts
+        .config
+        .targets
+        .iter()
+        .map(|t| t.app)
+        .filter(|a| matches!(a, AppId::Profile(_)))
+        .collect();
+    let features = plan::load(&opts.features, &profiles)?;
     plan::validate(&features)?;
 
     let masker = Masker::new();
@@ -75,7 +82,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         allow_destructive: opts.config.allow_destructive || opts.reference,
         ..Policy::default()
     };
-    for app in AppId::ALL {
+    for app in AppId::ALL.into_iter().chain(profiles.iter().copied()) {
         let Some(tc) = opts.config.target(app) else {
             policy.unavailable.insert(
                 app,
@@ -294,7 +301,8 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         .results
         .into_iter()
         .map(|(key, mut r)| {
-            r.evidence = evidence.remove(&key).unwrap_or_default();
+            r.evidence = planned.notes.get(&key).cloned().unwrap_or_default();
+            r.evidence.extend(evidence.remove(&key).unwrap_or_default());
             let x = extras.remove(&key).unwrap_or_default();
             r.screenshot = x.screenshot;
             r.page_html = x.page_html;
@@ -310,6 +318,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         });
     }
     results.extend(planned.not_run);
+    results.extend(planned.not_applicable);
     Ok(RunReport {
         title: opts.title,
         results,

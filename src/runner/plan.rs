@@ -99,14 +99,19 @@ impl Policy {
 pub struct Planned {
     pub features: Vec<gherkin::Feature>,
     pub not_run: Vec<ScenarioResult>,
+    /// Scenarios a profile application cannot run, with the reason.
+    pub not_applicable: Vec<ScenarioResult>,
+    /// Evidence lines for scenarios run without the steps their application cannot judge.
+    pub notes: BTreeMap<(String, usize), Vec<String>>,
     pub apps: BTreeSet<AppId>,
     pub needs_browser: bool,
     pub longest_wait: Duration,
     pub to_run: usize,
 }
 
-/// Reads, parses and expands every `*.feature` under `dir` (sorted by path).
-pub fn load(dir: &Path) -> Result<Vec<gherkin::Feature>, PlanError> {
+/// Reads, parses and expands every `*.feature` under `dir` (sorted by path), with the
+/// examples of each profile application in `profiles` added.
+pub fn load(dir: &Path, profiles: &[AppId]) -> Result<Vec<gherkin::Feature>, PlanError> {
     let mut paths = Vec::new();
     collect(dir, &mut paths).map_err(|e| PlanError::Read {
         path: dir.to_path_buf(),
@@ -122,12 +127,102 @@ pub fn load(dir: &Path) -> Result<Vec<gherkin::Feature>, PlanError> {
     paths
         .iter()
         .map(|p| {
-            let f = gherkin::Feature::parse_path(p, GherkinEnv::default())
+            let mut f = gherkin::Feature::parse_path(p, GherkinEnv::default())
                 .map_err(|e| PlanError::Parse(error_chain(&e)))?;
+            add_profile_examples(&mut f, profiles);
             f.expand_examples()
                 .map_err(|e| PlanError::Parse(e.to_string()))
         })
         .collect()
+}
+
+/// Every outline with examples for a built-in application also runs for each profile
+/// application: a copy of those examples, tagged `@app-<name>`; what the profile cannot
+/// judge is then left out or NOT APPLICABLE (`scope_for_profile`).
+/// The copy's line lies inside the outline, so each expanded scenario keeps a line of
+/// its own.
+fn add_profile_examples(f: &mut gherkin::Feature, profiles: &[AppId]) {
+    if profiles.is_empty() {
+        return;
+    }
+    let outlines = f
+        .scenarios
+        .iter_mut()
+        .chain(f.rules.iter_mut().flat_map(|r| r.scenarios.iter_mut()));
+    for s in outlines {
+        let block = |tag: &str| {
+            s.examples
+                .iter()
+                .find(|e| e.tags.iter().any(|t| t.trim_start_matches('@') == tag))
+                .cloned()
+        };
+        let Some(rc) = block("rocketchat").or_else(|| block("chatwoot")) else {
+            continue;
+        };
+        for (k, app) in profiles.iter().enumerate() {
+            let mut ex = rc.clone();
+            ex.tags = vec![app.tag().to_string()];
+            ex.position.line = s.position.line + k;
+            let name = app.tag().trim_start_matches("app-").to_string();
+            if let Some(t) = &mut ex.table {
+                for cell in t.rows.iter_mut().skip(1).flatten() {
+                    if cell == "rocketchat" || cell == "chatwoot" {
+                        *cell = name.clone();
+                    }
+                }
+            }
+            s.examples.push(ex);
+        }
+    }
+}
+
+/// For a profile application: leaves out the `Then` steps it cannot judge (with notes
+/// saying why), or says why the whole scenario is NOT APPLICABLE.
+fn scope_for_profile(
+    f: &gherkin::Feature,
+    r: Option<&gherkin::Rule>,
+    s: &mut gherkin::Scenario,
+    notes: &mut BTreeMap<(String, usize), Vec<String>>,
+) -> Option<String> {
+    use crate::profile::scope;
+    let tags = all_tags(f, r, s);
+    let profile = crate::apps::profile_of(*app_of(&tags).first()?)?;
+    if let Some(why) = scope::skipped(&profile, &check_id(&tags, &s.name)) {
+        return Some(why);
+    }
+    let background = f
+        .background
+        .iter()
+        .chain(r.and_then(|r| r.background.as_ref()))
+        .flat_map(|b| &b.steps);
+    if let Some(why) = background
+        .filter_map(|st| scope::lacks(&profile, &st.value))
+        .next()
+    {
+        return Some(why);
+    }
+    let mut dropped = Vec::new();
+    for st in &s.steps {
+        if let Some(why) = scope::lacks(&profile, &st.value) {
+            if st.ty != gherkin::StepType::Then && !scope::on_channel(&st.value) {
+                return Some(why);
+            }
+            dropped.push(format!(
+                "not judged: \"{} {}\": {why}",
+                st.keyword.trim(),
+                st.value
+            ));
+        }
+    }
+    s.steps
+        .retain(|st| scope::lacks(&profile, &st.value).is_none());
+    if !s.steps.iter().any(|st| st.ty == gherkin::StepType::Then) {
+        return Some(dropped.join("; "));
+    }
+    if !dropped.is_empty() {
+        notes.insert((feature_path(f), s.position.line), dropped);
+    }
+    None
 }
 
 /// An error with its causes: gherkin puts the line and column in the source.
@@ -446,6 +541,8 @@ pub fn plan(
     policy: &Policy,
 ) -> Result<Planned, PlanError> {
     let mut not_run = Vec::new();
+    let mut not_applicable = Vec::new();
+    let mut notes = BTreeMap::new();
     let mut apps = BTreeSet::new();
     let mut needs = false;
     let mut longest = Duration::ZERO;
@@ -498,6 +595,23 @@ pub fn plan(
             rule.scenarios
                 .retain(|s| keep(Some(&rule_snapshot), s, &mut not_run));
         }
+        let mut scoped = |r: Option<&gherkin::Rule>, list: &mut Vec<gherkin::Scenario>| {
+            list.retain_mut(|s| match scope_for_profile(&snapshot, r, s, &mut notes) {
+                Some(why) => {
+                    let mut res = skeleton(&snapshot, r, s);
+                    res.outcome = Outcome::NotApplicable;
+                    res.message = Some(why);
+                    not_applicable.push(res);
+                    false
+                }
+                None => true,
+            });
+        };
+        scoped(None, &mut f.scenarios);
+        for rule in &mut f.rules {
+            let rule_snapshot = rule.clone();
+            scoped(Some(&rule_snapshot), &mut rule.scenarios);
+        }
         for (r, s) in scenarios(f) {
             let tags = all_tags(f, r, s);
             let app = app_of(&tags)[0];
@@ -549,7 +663,7 @@ pub fn plan(
             .unwrap_or_default();
         (!holds, std::cmp::Reverse(longest), f.path.clone())
     });
-    if to_run == 0 && not_run.is_empty() {
+    if to_run == 0 && not_run.is_empty() && not_applicable.is_empty() {
         let mut what = String::new();
         if let Some(t) = &filters.tags_text {
             what.push_str(&format!(" --tags {t}"));
@@ -562,6 +676,8 @@ pub fn plan(
     Ok(Planned {
         features,
         not_run,
+        not_applicable,
+        notes,
         apps,
         needs_browser: needs,
         longest_wait: longest,
@@ -594,7 +710,7 @@ mod tests {
         ));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("a.feature"), text).unwrap();
-        let f = load(&dir).unwrap();
+        let f = load(&dir, &[]).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         f
     }
@@ -709,7 +825,7 @@ mod tests {
         );
         std::fs::write(dir.join("a.feature"), a).unwrap();
         std::fs::write(dir.join("b.feature"), b).unwrap();
-        let features = load(&dir).unwrap();
+        let features = load(&dir, &[]).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         validate(&features).unwrap();
         let policy = Policy {
@@ -736,6 +852,58 @@ mod tests {
         assert!(order[2].starts_with("idle"), "{order:?}");
         // Split features keep their path, so results and reports still name the file.
         assert!(planned.features.iter().filter(|f| f.name == "b").count() == 2);
+    }
+
+    /// A profile application gets every outline's examples; a channel it lacks leaves its
+    /// steps out with a note, a missing action makes the scenario NOT APPLICABLE.
+    #[test]
+    fn profile_applications_run_what_their_profile_can_judge() {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/django.toml"),
+        )
+        .unwrap()
+        .replace("name = \"django\"", "name = \"plantest\"");
+        let cut = text.find("[password_change]").unwrap();
+        let end = text.find("[checks.skip]").unwrap();
+        let text = format!("{}{}", &text[..cut], &text[end..]);
+        let profile = crate::profile::Profile::parse(Path::new("plantest.toml"), &text).unwrap();
+        let app = crate::apps::register_profile(profile);
+        let both = "\n    @rocketchat\n    Examples:\n      | app |\n      | rocketchat |\n\n    @chatwoot\n    Examples:\n      | app |\n      | chatwoot |\n";
+        let feature = format!(
+            "Feature: f\n  @check-out\n  Scenario Outline: out (<app>)\n    Given I am signed in through the API\n    When I sign out through the API\n    Then the API session is rejected by the API\n    And resuming the API session over the realtime channel is rejected\n{both}\n  @check-pw @destructive\n  Scenario Outline: pw (<app>)\n    Given I am signed in through the API\n    When I change the password using the API session\n    Then the API session is rejected by the API\n{both}"
+        );
+        let dir = std::env::temp_dir().join(format!("sessiondrill-profile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("f.feature"), feature).unwrap();
+        let features = load(&dir, &[app]).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        validate(&features).unwrap();
+        let policy = Policy {
+            allow_destructive: true,
+            ..Policy::default()
+        };
+        let filters = Filters {
+            tags: Some("@app-plantest".parse().unwrap()),
+            ..Filters::default()
+        };
+        let planned = plan(features, &filters, &policy).unwrap();
+        let run: Vec<&gherkin::Scenario> = planned
+            .features
+            .iter()
+            .flat_map(|f| f.scenarios.iter())
+            .collect();
+        assert_eq!(run.len(), 1, "{run:?}");
+        assert_eq!(run[0].name, "out (plantest)");
+        assert_eq!(run[0].steps.len(), 3, "the realtime step is left out");
+        let note = planned.notes.values().flatten().collect::<Vec<_>>();
+        assert!(note[0].contains("realtime channel"), "{note:?}");
+        assert_eq!(planned.not_applicable.len(), 1);
+        let na = &planned.not_applicable[0];
+        assert_eq!(na.outcome, Outcome::NotApplicable);
+        assert!(
+            na.message.as_deref().unwrap().contains("password change"),
+            "{na:?}"
+        );
     }
 
     #[test]

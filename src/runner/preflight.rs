@@ -32,11 +32,8 @@ pub async fn target(rt: &TargetRuntime) -> Result<String, String> {
                 "{described}; sign-ins are throttled right now ({evidence})"
             )),
             Ok(ApiSignIn::Rejected { evidence }) => {
-                let var = format!("SESSIONDRILL_{}", app.tag().to_uppercase());
-                let login_var = match app {
-                    crate::apps::AppId::RocketChat => "USER",
-                    crate::apps::AppId::Chatwoot => "EMAIL",
-                };
+                let var = app.env_prefix();
+                let login_var = crate::config::login_key(app);
                 Err(format!(
                     "{} at {} rejected the configured account {} ({evidence}). Check {var}_{login_var} and {var}_PASSWORD",
                     app.name(),

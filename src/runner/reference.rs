@@ -59,8 +59,8 @@ pub fn options(
     expect: Expectations,
 ) -> RefOptions {
     let login = match app {
-        AppId::RocketChat => "sessiondrill",
         AppId::Chatwoot => "sessiondrill@chatwoot.test",
+        _ => "sessiondrill",
     };
     let mut opts = RefOptions::new(app, posture, login, crate::apps::strong_password());
     opts.weaknesses = weaknesses.clone();
