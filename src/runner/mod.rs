@@ -87,9 +87,9 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
             policy.unavailable.insert(
                 app,
                 format!(
-                    "{} is not configured (set SESSIONDRILL_{}_URL and its account)",
+                    "{} is not configured (set {}_URL and its account)",
                     app.name(),
-                    app.tag().to_uppercase()
+                    app.env_prefix()
                 ),
             );
             continue;

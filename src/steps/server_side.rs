@@ -70,8 +70,8 @@ pub async fn server_session_replaced(w: &mut World, _c: &Context) -> StepResult 
             ) else {
                 return Err(Failure::NotApplicable(format!(
                     "{name} changed at sign-in ({old} → {new}), which proves nothing (it is re-encrypted on every write), \
-                     and its session id could not be read: set SESSIONDRILL_{}_SECRET_KEY_BASE to the deployment's secret to judge it",
-                    t.app().tag().to_uppercase()
+                     and its session id could not be read: set {}_SECRET_KEY_BASE to the deployment's secret to judge it",
+                    t.app().env_prefix()
                 )));
             };
             w.note(format!(

@@ -12,7 +12,7 @@ pub async fn stores_refuse(w: &mut World, _c: &Context) -> StepResult {
     let stores = &t.target.config.hardening.stores;
     let mut v = Verdict::default();
     if stores.is_empty() {
-        let var = format!("SESSIONDRILL_{}_STORE", t.target.app().tag().to_uppercase());
+        let var = format!("{}_STORE", t.target.app().env_prefix());
         v.nothing_to_judge(format!(
             "no session store configured: set {var}=redis://…,postgres://…,mongodb://… (or `store` in sessiondrill.toml)"
         ));
