@@ -609,6 +609,40 @@ mod tests {
         Config::from_parts(parsed, &env)
     }
 
+    /// A profile from the file or the environment becomes a target of its own; one
+    /// without its URL is bad input naming the variables to set.
+    #[test]
+    fn profiles_become_targets_or_say_what_is_missing() {
+        let django = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/django.toml");
+        let node_red = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/node-red.toml");
+        let c = load(
+            &[
+                ("SESSIONDRILL_PROFILES", node_red),
+                ("SESSIONDRILL_APP_DJANGO_URL", "http://127.0.0.1:8000/"),
+                ("SESSIONDRILL_APP_DJANGO_USER", "admin"),
+                ("SESSIONDRILL_APP_DJANGO_PASSWORD", "pw"),
+                ("SESSIONDRILL_APP_NODE_RED_URL", "http://127.0.0.1:1880/"),
+                ("SESSIONDRILL_APP_NODE_RED_USER", "admin"),
+                ("SESSIONDRILL_APP_NODE_RED_PASSWORD", "pw"),
+            ],
+            &format!("profiles = [{django:?}]"),
+        )
+        .unwrap();
+        let tags: Vec<&str> = c.targets.iter().map(|t| t.app.tag()).collect();
+        assert_eq!(tags, ["app-django", "app-node-red"]);
+        let e = load(&[], &format!("profiles = [{django:?}]"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SESSIONDRILL_APP_DJANGO_URL"), "{e}");
+        let e = load(&[("SESSIONDRILL_PROFILES", "/nonexistent/x.toml")], "")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/nonexistent/x.toml: cannot read the profile"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn nothing_configured_means_no_targets_and_asvs_defaults() {
         let c = load(&[], "").unwrap();
