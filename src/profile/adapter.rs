@@ -51,6 +51,14 @@ impl ProfileAdapter {
         }
     }
 
+    /// Waits for a sign-in slot when the profile limits sign-ins in flight.
+    async fn sign_in_turn(&self) -> anyhow::Result<Option<tokio::sync::SemaphorePermit<'_>>> {
+        Ok(match &self.sign_ins {
+            Some(s) => Some(s.acquire().await?),
+            None => None,
+        })
+    }
+
     fn none(&self, what: &str) -> anyhow::Error {
         anyhow::anyhow!("{} has no {what} in its profile", self.profile.app.title)
     }
@@ -139,10 +147,7 @@ impl Adapter for ProfileAdapter {
     ) -> Fut<'a, UiSignIn> {
         Box::pin(async move {
             // The page's sign-in counts against the same limit as the API's.
-            let _turn = match &self.sign_ins {
-                Some(s) => Some(s.acquire().await?),
-                None => None,
-            };
+            let _turn = self.sign_in_turn().await?;
             super::ui::sign_in(b, t.url(), &self.profile.login_page, login, password).await
         })
     }
@@ -224,10 +229,7 @@ impl Adapter for ProfileAdapter {
         _address: Option<&'a str>,
     ) -> Fut<'a, ApiSignIn> {
         Box::pin(async move {
-            let _turn = match &self.sign_ins {
-                Some(s) => Some(s.acquire().await?),
-                None => None,
-            };
+            let _turn = self.sign_in_turn().await?;
             Ok(match self.client(t).sign_in(login, password).await? {
                 SignedIn::Accepted(cred) => ApiSignIn::SignedIn(cred),
                 SignedIn::Refused(evidence) => ApiSignIn::Rejected { evidence },
