@@ -348,7 +348,7 @@ pub async fn serve(args: ServeArgs) -> i32 {
         (Ok(i), Ok(l), Ok(t)) => (i, l, t),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return fail(e),
     };
-    let var = format!("SESSIONDRILL_{}_PASSWORD", app.tag().to_uppercase());
+    let var = format!("{}_PASSWORD", app.env_prefix());
     let password = args
         .password
         .clone()
@@ -520,11 +520,7 @@ async fn init_profile(url: &str, name: Option<String>, out: Option<PathBuf>) -> 
             clean
         }
     });
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    {
+    if !crate::profile::schema::valid_name(&name) {
         return fail(format!(
             "init-profile: --name {name:?}: use lower-case letters, digits and `-`"
         ));

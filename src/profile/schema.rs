@@ -210,6 +210,14 @@ pub struct Checks {
     pub skip: BTreeMap<String, String>,
 }
 
+/// An application name: lower-case letters, digits and `-`, not empty.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 fn post() -> String {
     "POST".into()
 }
@@ -239,14 +247,8 @@ impl Profile {
 
     fn check(&self, file: &Path) -> Result<(), ProfileError> {
         let v = Checker { file };
-        let name_ok = !self.app.name.is_empty()
-            && self
-                .app
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         v.require(
-            name_ok,
+            valid_name(&self.app.name),
             "app.name",
             "lower-case letters, digits and `-` (it becomes the tag @app-<name>)",
             &self.app.name,
