@@ -572,7 +572,7 @@ mod profiles {
         };
         let mut evidence = Vec::new();
         match client
-            .sign_in(user, &Secret::new("wrong-password"))
+            .sign_in(user, &Secret::new("wrong-password"), None)
             .await
             .expect("an answer")
         {
@@ -580,7 +580,7 @@ mod profiles {
             other => panic!("a wrong password was not refused: {other:?}"),
         }
         let SignedIn::Accepted(cred) = client
-            .sign_in(user, &Secret::new(PASSWORD))
+            .sign_in(user, &Secret::new(PASSWORD), None)
             .await
             .expect("an answer")
         else {
@@ -619,7 +619,10 @@ mod profiles {
             http: &http,
         };
         let sign_in = || async {
-            match client.sign_in(django::USER, &Secret::new(PASSWORD)).await {
+            match client
+                .sign_in(django::USER, &Secret::new(PASSWORD), None)
+                .await
+            {
                 Ok(SignedIn::Accepted(c)) => c,
                 other => panic!("{other:?}"),
             }
@@ -651,7 +654,7 @@ mod profiles {
             http: &http,
         };
         let SignedIn::Accepted(cred) = client
-            .sign_in(django::USER, &Secret::new(PASSWORD))
+            .sign_in(django::USER, &Secret::new(PASSWORD), None)
             .await
             .expect("an answer")
         else {

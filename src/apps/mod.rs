@@ -512,8 +512,13 @@ pub fn ui_facts(app: AppId) -> &'static [ui::UiFact] {
 /// The adapter for `app`.
 pub fn adapter(app: AppId) -> Option<Arc<dyn Adapter>> {
     match app {
-        AppId::RocketChat => Some(Arc::new(rocketchat::RocketChat)),
-        AppId::Chatwoot => Some(Arc::new(chatwoot::Chatwoot)),
+        // The shipped profile is checked by the unit tests; it cannot fail at run time.
+        AppId::RocketChat => rocketchat::RocketChat::new()
+            .ok()
+            .map(|a| Arc::new(a) as Arc<dyn Adapter>),
+        AppId::Chatwoot => chatwoot::Chatwoot::new()
+            .ok()
+            .map(|a| Arc::new(a) as Arc<dyn Adapter>),
         AppId::Profile(_) => {
             let profile = profile_of(app)?;
             Some(Arc::new(crate::profile::adapter::ProfileAdapter::new(

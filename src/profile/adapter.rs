@@ -25,6 +25,8 @@ pub struct ProfileAdapter {
     profile: Arc<Profile>,
     /// `valid.path`, for evidence that names the request.
     valid_path: &'static str,
+    /// `plugins.realtime.path`, or empty.
+    realtime_path: &'static str,
     /// `sign_in.at_once`: sign-ins (page and API) in flight at once.
     sign_ins: Option<Arc<tokio::sync::Semaphore>>,
 }
@@ -32,6 +34,10 @@ pub struct ProfileAdapter {
 impl ProfileAdapter {
     pub fn new(app: AppId, profile: Arc<Profile>) -> Self {
         let valid_path = Box::leak(profile.valid.path.clone().into_boxed_str());
+        let realtime_path = match &profile.plugins.realtime {
+            Some(r) => Box::leak(r.path.clone().into_boxed_str()),
+            None => "",
+        };
         let sign_ins = profile
             .sign_in
             .at_once
@@ -40,6 +46,7 @@ impl ProfileAdapter {
             app,
             profile,
             valid_path,
+            realtime_path,
             sign_ins,
         }
     }
@@ -59,9 +66,70 @@ impl ProfileAdapter {
         })
     }
 
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// The realtime plug-in's path, or the error that the profile has none.
+    fn realtime(&self) -> anyhow::Result<(&str, &str)> {
+        match &self.profile.plugins.realtime {
+            Some(r) => Ok((r.plugin.as_str(), self.realtime_path)),
+            None => Err(self.none("realtime channel (`[plugins.realtime]`)")),
+        }
+    }
+
+    fn cable_channel(&self) -> &str {
+        self.profile
+            .plugins
+            .realtime
+            .as_ref()
+            .and_then(|r| r.channel.as_deref())
+            .unwrap_or_default()
+    }
+
     fn none(&self, what: &str) -> anyhow::Error {
         anyhow::anyhow!("{} has no {what} in its profile", self.profile.app.title)
     }
+}
+
+/// A cookie name without its `__Host-` or `__Secure-` prefix.
+fn unprefixed(name: &str) -> &str {
+    name.strip_prefix("__Host-")
+        .or_else(|| name.strip_prefix("__Secure-"))
+        .unwrap_or(name)
+}
+
+/// Cookie values a script wrote with `encodeURI`.
+fn decode_uri(s: &str) -> String {
+    url::form_urlencoded::parse(format!("v={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_string())
+}
+
+fn cred_place(c: &Credential) -> String {
+    c.found_in.first().cloned().unwrap_or_default()
+}
+
+/// The value a storage key holds (inside its JSON when the key says so) and its place.
+fn storage_value(obs: &Observation, key: &super::schema::StorageKey) -> Option<(String, String)> {
+    let (store, label) = if key.session {
+        (&obs.session_storage, "sessionStorage")
+    } else {
+        (&obs.local_storage, "localStorage")
+    };
+    let raw = store.get(&key.key)?;
+    let value = match &key.json {
+        Some(path) => serde_json::from_str::<serde_json::Value>(raw.expose())
+            .ok()
+            .and_then(|v| {
+                json_at(&v, path)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            }),
+        None => Some(raw.expose().to_string()),
+    }?;
+    (!value.is_empty()).then(|| (value, format!("{label} {}", key.key)))
 }
 
 impl Adapter for ProfileAdapter {
@@ -75,66 +143,118 @@ impl Adapter for ProfileAdapter {
 
     fn is_session_cookie(&self, name: &str) -> bool {
         let c = &self.profile.credential;
-        c.cookies.iter().any(|n| n == name) || c.present.cookie.as_deref() == Some(name)
+        let name = unprefixed(name);
+        c.cookies.iter().any(|n| n == name)
+            || c.present.cookie.as_deref() == Some(name)
+            || self.is_server_session_cookie(name)
     }
 
     fn credentials_in(&self, obs: &Observation) -> Vec<Credential> {
         let c = &self.profile.credential;
-        let mut out = Vec::new();
+        let cookie_value = |v: &Secret| {
+            if c.uri_encoded {
+                decode_uri(v.expose())
+            } else {
+                v.expose().to_string()
+            }
+        };
+        // Web storage first: a script-kept token is what the page itself sends. A JSON
+        // cookie carries its parts beside the token.
+        let mut found: Vec<(String, String, Option<serde_json::Value>)> = Vec::new();
+        for key in &c.storage {
+            if let Some((v, place)) = storage_value(obs, key) {
+                found.push((v, place, None));
+            }
+        }
         for name in c.present.cookie.iter().chain(&c.cookies) {
-            for ck in obs.cookies.iter().filter(|k| &k.name == name) {
-                if !ck.value.is_empty() && !out.iter().any(|o: &Credential| o.token == ck.value) {
-                    out.push(Credential::new(ck.value.clone(), format!("cookie {name}")));
+            for ck in obs.cookies.iter().filter(|k| unprefixed(&k.name) == name) {
+                let raw = cookie_value(&ck.value);
+                let place = format!("cookie {}", ck.name);
+                match &c.cookie_json {
+                    Some(path) => {
+                        let Ok(j) = serde_json::from_str::<serde_json::Value>(&raw) else {
+                            continue;
+                        };
+                        if let Some(t) = json_at(&j, path).and_then(|v| v.as_str()) {
+                            found.push((t.to_string(), place, Some(j.clone())));
+                        }
+                    }
+                    None => found.push((raw, place, None)),
                 }
             }
         }
-        for key in &c.storage {
-            let (store, label) = if key.session {
-                (&obs.session_storage, "sessionStorage")
-            } else {
-                (&obs.local_storage, "localStorage")
-            };
-            let Some(raw) = store.get(&key.key) else {
-                continue;
-            };
-            let value = match &key.json {
-                Some(path) => serde_json::from_str::<serde_json::Value>(raw.expose())
-                    .ok()
-                    .and_then(|v| {
-                        json_at(&v, path)
-                            .and_then(|v| v.as_str())
-                            .map(str::to_string)
-                    }),
-                None => Some(raw.expose().to_string()),
-            };
-            if let Some(v) = value.filter(|v| !v.is_empty()) {
-                out.push(Credential::new(
-                    Secret::new(v),
-                    format!("{label} {}", key.key),
-                ));
+        let mut parts: Vec<(&'static str, Secret)> = Vec::new();
+        for (name, spec) in &c.parts {
+            let value = spec
+                .storage
+                .iter()
+                .find_map(|k| storage_value(obs, k).map(|(v, _)| v))
+                .or_else(|| {
+                    spec.cookies.iter().find_map(|n| {
+                        obs.cookies
+                            .iter()
+                            .find(|k| unprefixed(&k.name) == n && !k.value.is_empty())
+                            .map(|k| cookie_value(&k.value))
+                    })
+                });
+            if let Some(v) = value {
+                parts.push((super::client::intern(name), Secret::new(v)));
             }
+        }
+        let mut out: Vec<Credential> = Vec::new();
+        for (value, place, json) in found {
+            if value.is_empty() || out.iter().any(|o| o.token.expose() == value) {
+                continue;
+            }
+            let mut cred = Credential::new(Secret::new(value.clone()), place);
+            cred.found_in = obs.places_holding(&value);
+            if cred.found_in.is_empty() {
+                cred.found_in = vec![cred_place(&cred)];
+            }
+            for (name, v) in &parts {
+                cred.parts.insert(name, v.clone());
+            }
+            if let Some(j) = &json {
+                let beside = |path: &str| {
+                    json_at(j, path).and_then(|v| match v {
+                        serde_json::Value::String(s) => Some(s.clone()),
+                        serde_json::Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                };
+                for (name, spec) in &c.parts {
+                    if let Some(v) = spec.beside.as_deref().and_then(beside) {
+                        cred.parts
+                            .insert(super::client::intern(name), Secret::new(v));
+                    }
+                }
+                cred.expires_at = c
+                    .expiry
+                    .as_ref()
+                    .and_then(|e| e.beside.as_deref())
+                    .and_then(beside)
+                    .and_then(|s| super::client::epoch_seconds(&s));
+            }
+            out.push(cred);
         }
         out
     }
 
     fn identify<'a>(&'a self, t: &'a Target) -> Fut<'a, String> {
         Box::pin(async move {
-            let path = &self.profile.login_page.path;
-            let r = t
-                .http
-                .send(t.http.request(reqwest::Method::GET, path))
-                .await?;
-            if r.status >= 400 {
-                bail!(
-                    "the login page of the profile {} answers {}: is the URL right?",
-                    self.profile.app.name,
-                    r.summary(&t.masker)
-                );
+            match self.client(t).identify().await? {
+                Ok(shown) => Ok(format!(
+                    "{} at {}: {shown}",
+                    self.profile.app.title,
+                    t.url()
+                )),
+                Err(shown) => bail!(
+                    "{} does not look like {}: {shown}. Check {}_URL",
+                    t.url(),
+                    self.profile.app.title,
+                    self.app.env_prefix()
+                ),
             }
-            Ok(format!(
-                "{} (profile): {path} answers {}",
-                self.profile.app.title, r.status
-            ))
         })
     }
 
@@ -191,10 +311,14 @@ impl Adapter for ProfileAdapter {
             let https = t.url().scheme() == "https";
             let c = &self.profile.credential;
             let mut places = Vec::new();
-            for name in c.present.cookie.iter().chain(&c.cookies) {
-                if !places.contains(&format!("cookie {name}")) {
-                    b.plant_cookie(&page, name, fake.expose(), https).await?;
-                    places.push(format!("cookie {name}"));
+            for bare in c.present.cookie.iter().chain(&c.cookies) {
+                // Over HTTPS the application may read the prefixed name instead.
+                let prefixed = https.then(|| format!("__Host-{bare}"));
+                for name in std::iter::once(bare.clone()).chain(prefixed) {
+                    if !places.contains(&format!("cookie {name}")) {
+                        b.plant_cookie(&page, &name, fake.expose(), https).await?;
+                        places.push(format!("cookie {name}"));
+                    }
                 }
             }
             for key in c.storage.iter().filter(|k| !k.session) {
@@ -214,11 +338,24 @@ impl Adapter for ProfileAdapter {
 
     fn token_link(&self, t: &Target, cred: &Credential) -> Option<Url> {
         let link = self.profile.token_link.as_ref()?;
-        let token: String =
-            url::form_urlencoded::byte_serialize(cred.token.expose().as_bytes()).collect();
-        t.url()
-            .join(link.path.replace("{token}", &token).trim_start_matches('/'))
-            .ok()
+        let (path, query) = link
+            .path
+            .split_once('?')
+            .unwrap_or((link.path.as_str(), ""));
+        let mut url = t.http.url(path);
+        let pairs: Vec<(String, String)> = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                // A pair naming a part the credential lacks is left out.
+                super::client::fill_parts(v, cred).map(|v| (k.to_string(), v))
+            })
+            .collect();
+        if !pairs.is_empty() {
+            url.query_pairs_mut().extend_pairs(pairs);
+        }
+        Some(url)
     }
 
     fn sign_in_api_claiming<'a>(
@@ -226,21 +363,26 @@ impl Adapter for ProfileAdapter {
         t: &'a Target,
         login: &'a str,
         password: &'a Secret,
-        _address: Option<&'a str>,
+        address: Option<&'a str>,
     ) -> Fut<'a, ApiSignIn> {
         Box::pin(async move {
             let _turn = self.sign_in_turn().await?;
-            Ok(match self.client(t).sign_in(login, password).await? {
-                SignedIn::Accepted(cred) => ApiSignIn::SignedIn(cred),
-                SignedIn::Refused(evidence) => ApiSignIn::Rejected { evidence },
-                SignedIn::Throttled(evidence) => ApiSignIn::Throttled { evidence },
-            })
+            Ok(
+                match self.client(t).sign_in(login, password, address).await? {
+                    SignedIn::Accepted(cred) => ApiSignIn::SignedIn(cred),
+                    SignedIn::Refused(evidence) => ApiSignIn::Rejected { evidence },
+                    SignedIn::Throttled(evidence) => ApiSignIn::Throttled { evidence },
+                },
+            )
         })
     }
 
     fn failed_sign_in_block(&self) -> (u32, Duration) {
-        // The planner leaves the brute-force steps out for profiles (no documented lockout).
-        (u32::MAX, Duration::ZERO)
+        // Without a documented lockout the planner leaves the brute-force steps out.
+        match &self.profile.sign_in.lockout {
+            Some(l) => (l.after, Duration::from_secs(l.seconds)),
+            None => (u32::MAX, Duration::ZERO),
+        }
     }
 
     fn who_am_i<'a>(
@@ -252,7 +394,7 @@ impl Adapter for ProfileAdapter {
     }
 
     fn realtime_path(&self) -> &'static str {
-        ""
+        self.realtime_path
     }
 
     fn accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance> {
@@ -283,37 +425,118 @@ impl Adapter for ProfileAdapter {
         })
     }
 
-    fn realtime_accepts<'a>(&'a self, _t: &'a Target, _c: &'a Credential) -> Fut<'a, Acceptance> {
-        Box::pin(async move { Err(self.none("realtime channel")) })
+    fn realtime_accepts<'a>(&'a self, t: &'a Target, c: &'a Credential) -> Fut<'a, Acceptance> {
+        Box::pin(async move {
+            match self.realtime()? {
+                ("meteor-ddp", path) => super::plugins::ddp::accepts(t, path, c).await,
+                ("actioncable-room", path) => {
+                    super::plugins::cable::accepts(t, path, self.cable_channel(), c).await
+                }
+                (other, _) => bail!("unknown realtime plug-in {other}"),
+            }
+        })
     }
 
     fn realtime_open<'a>(
         &'a self,
-        _t: &'a Target,
-        _c: &'a Credential,
+        t: &'a Target,
+        c: &'a Credential,
     ) -> Fut<'a, Box<dyn RealtimeLink>> {
-        Box::pin(async move { Err(self.none("realtime channel")) })
+        Box::pin(async move {
+            match self.realtime()? {
+                ("meteor-ddp", path) => super::plugins::ddp::open(t, path, c).await,
+                ("actioncable-room", path) => {
+                    super::plugins::cable::open(t, path, self.cable_channel(), c).await
+                }
+                (other, _) => bail!("unknown realtime plug-in {other}"),
+            }
+        })
     }
 
     fn advertised_expiry<'a>(
         &'a self,
-        _t: &'a Target,
-        _cred: &'a Credential,
-        _obs: Option<&'a Observation>,
+        t: &'a Target,
+        cred: &'a Credential,
+        obs: Option<&'a Observation>,
     ) -> Fut<'a, Vec<(String, DateTime<Utc>)>> {
-        // Only the cookies' own expiry, which the step reads itself.
-        Box::pin(async move { Ok(Vec::new()) })
+        Box::pin(async move {
+            match self
+                .profile
+                .plugins
+                .realtime
+                .as_ref()
+                .map(|r| r.plugin.as_str())
+            {
+                Some("meteor-ddp") => {
+                    super::plugins::ddp::advertised_expiry(t, self.realtime_path, cred, obs).await
+                }
+                // The expiry the sign-in advertised, if the profile says where; the
+                // cookies' own expiry the step reads itself.
+                _ => Ok(match (&self.profile.credential.expiry, cred.expires_at) {
+                    (Some(e), Some(at)) => vec![(e.name.clone(), at)],
+                    _ => Vec::new(),
+                }),
+            }
+        })
     }
 
     fn expiry_slack(&self) -> Duration {
-        Duration::ZERO
+        Duration::from_secs(self.profile.credential.expiry_slack_seconds)
     }
 
     fn realtime_close_deadline(&self) -> Duration {
-        Duration::from_secs(5)
+        Duration::from_secs(
+            self.profile
+                .plugins
+                .realtime
+                .as_ref()
+                .map_or(5, |r| r.close_within_seconds),
+        )
     }
 
     fn new_password(&self) -> Secret {
         strong_password()
+    }
+
+    fn enrich<'a>(&'a self, t: &'a Target, cred: Credential) -> Fut<'a, Credential> {
+        Box::pin(async move {
+            let cred = self.client(t).enrich(cred).await?;
+            t.remember(&cred);
+            Ok(cred)
+        })
+    }
+
+    fn long_lived_accepts<'a>(
+        &'a self,
+        t: &'a Target,
+        cred: &'a Credential,
+    ) -> Fut<'a, Vec<(String, Acceptance)>> {
+        Box::pin(async move { self.client(t).long_lived(cred).await })
+    }
+
+    fn is_server_session_cookie(&self, name: &str) -> bool {
+        self.profile
+            .plugins
+            .server_session
+            .as_ref()
+            .is_some_and(|s| unprefixed(name) == s.cookie)
+    }
+
+    fn open_server_session(&self, t: &Target, value: &str) -> Option<crate::apps::ServerSession> {
+        let s = self.profile.plugins.server_session.as_ref()?;
+        super::plugins::rails::open(t, s, value)
+    }
+
+    fn known_secret_verdict(&self, obs: &Observation) -> Option<crate::checks::Verdict> {
+        let s = self.profile.plugins.server_session.as_ref()?;
+        Some(super::plugins::rails::known_secret_verdict(s, obs))
+    }
+
+    fn sign_in_throttle(&self) -> Option<(u32, Duration)> {
+        self.profile
+            .sign_in
+            .throttle
+            .as_ref()
+            .map(|t| (t.attempts, Duration::from_secs(t.seconds)))
     }
 }

@@ -8,7 +8,7 @@ use regex::Regex;
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, COOKIE};
 
-use super::schema::{Csrf, Matcher, Profile};
+use super::schema::{Csrf, Matcher, Profile, Request};
 use crate::apps::Acceptance;
 use crate::model::Credential;
 use crate::probe::{Http, Reply};
@@ -68,6 +68,58 @@ pub fn json_at<'v>(v: &'v serde_json::Value, path: &str) -> Option<&'v serde_jso
     path.split('.').try_fold(v, |v, k| v.get(k))
 }
 
+/// A string or number as text (a user id may be either).
+fn scalar(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Epoch seconds, as text or a JSON number.
+pub fn epoch_seconds(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    s.trim()
+        .trim_matches('"')
+        .parse::<i64>()
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+}
+
+/// `v` as the inside of a JSON string.
+fn json_quote(v: &str) -> String {
+    let q = serde_json::Value::String(v.to_string()).to_string();
+    q[1..q.len() - 1].to_string()
+}
+
+/// `template` with `{token}` and the credential's parts filled in; `None` when it names a
+/// part the credential lacks.
+pub fn fill_parts(template: &str, c: &Credential) -> Option<String> {
+    let mut out = template.replace("{token}", c.token.expose());
+    let re = Regex::new(r"\{([a-z_]+)\}").ok()?;
+    for name in re
+        .captures_iter(template)
+        .map(|m| m[1].to_string())
+        .filter(|n| n != "token")
+    {
+        let v = c.part(&name)?;
+        out = out.replace(&format!("{{{name}}}"), v.expose());
+    }
+    Some(out)
+}
+
+/// A part name as the `&'static str` credentials key parts by; each name is kept once.
+pub fn intern(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut all = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(n) = all.iter().find(|n| **n == name) {
+        return n;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    all.push(leaked);
+    leaked
+}
+
 fn method(m: &str) -> Method {
     Method::from_bytes(m.as_bytes()).unwrap_or(Method::POST)
 }
@@ -120,11 +172,12 @@ impl ProfileClient<'_> {
             if let Some(name) = &p.cookie {
                 cookies.insert(name.clone(), c.token.expose().to_string());
             }
-            if let Some((name, value)) = p.header.as_deref().and_then(|h| h.split_once(':')) {
-                req = req.header(
-                    name.trim(),
-                    value.trim().replace("{token}", c.token.expose()),
-                );
+            for template in p.header.iter().chain(&p.headers) {
+                if let Some((name, value)) = template.split_once(':')
+                    && let Some(value) = fill_parts(value.trim(), c)
+                {
+                    req = req.header(name.trim(), value);
+                }
             }
         }
         if !cookies.is_empty() {
@@ -149,8 +202,30 @@ impl ProfileClient<'_> {
         req.form(&form)
     }
 
-    /// Signs in with `user` and `password` as the profile's `sign_in` says.
-    pub async fn sign_in(&self, user: &str, password: &Secret) -> anyhow::Result<SignedIn> {
+    /// Whether the URL serves the application: the profile's `app.identify` request, or
+    /// else its login page answering below 400. The masked answer either way.
+    pub async fn identify(&self) -> anyhow::Result<Result<String, String>> {
+        let (path, answer) = match &self.profile.app.identify {
+            Some(id) => (id.path.as_str(), Some(&id.answer)),
+            None => (self.profile.login_page.path.as_str(), None),
+        };
+        let r = self.http.send(self.http.request(Method::GET, path)).await?;
+        let ok = match answer {
+            Some(m) => m.matches(&r),
+            None => r.status < 400,
+        };
+        let shown = format!("GET {path} → {}", self.masked(&r));
+        Ok(if ok { Ok(shown) } else { Err(shown) })
+    }
+
+    /// Signs in with `user` and `password` as the profile's `sign_in` says; `address`,
+    /// when given, is claimed as the client's (`X-Forwarded-For`, `X-Real-IP`).
+    pub async fn sign_in(
+        &self,
+        user: &str,
+        password: &Secret,
+        address: Option<&str>,
+    ) -> anyhow::Result<SignedIn> {
         let s = &self.profile.sign_in;
         let mut cookies = BTreeMap::new();
         let token = match &s.csrf {
@@ -159,15 +234,14 @@ impl ProfileClient<'_> {
         };
         let mut req = self.http.request(method(&s.method), &s.path);
         req = self.present(req, None, &cookies);
+        if let Some(a) = address {
+            req = req.header("X-Forwarded-For", a).header("X-Real-IP", a);
+        }
         req = match &s.json {
             Some(template) => {
-                let quote = |v: &str| {
-                    let q = serde_json::Value::String(v.to_string()).to_string();
-                    q[1..q.len() - 1].to_string()
-                };
                 let body = template
-                    .replace("{user}", &quote(user))
-                    .replace("{password}", &quote(password.expose()));
+                    .replace("{user}", &json_quote(user))
+                    .replace("{password}", &json_quote(password.expose()));
                 req.header(CONTENT_TYPE, "application/json").body(body)
             }
             None => {
@@ -179,7 +253,10 @@ impl ProfileClient<'_> {
             }
         };
         let r = self.http.send(req).await?;
-        if s.throttled.as_ref().is_some_and(|t| t.matches(&r)) {
+        if let Some(u) = s.unusable.iter().find(|u| u.answer.matches(&r)) {
+            anyhow::bail!("{}: {}", u.say, self.masked(&r));
+        }
+        if s.throttled.iter().any(|t| t.matches(&r)) {
             return Ok(SignedIn::Throttled(self.masked(&r)));
         }
         let (ok, refused) = (s.success.matches(&r), s.refused.matches(&r));
@@ -201,23 +278,44 @@ impl ProfileClient<'_> {
     fn capture(&self, r: &Reply) -> anyhow::Result<Credential> {
         let c = &self.profile.credential;
         let set = cookies_set(r);
+        // The answer's named field or header first; a cookie it sets last (an application
+        // may set its session cookies beside a token it hands out in the body).
+        let from_cookie = |n: &String| {
+            let raw = set.get(n)?;
+            match &c.cookie_json {
+                Some(path) => {
+                    let decoded = url::form_urlencoded::parse(format!("v={raw}").as_bytes())
+                        .next()
+                        .map(|(_, v)| v.into_owned())?;
+                    let j: serde_json::Value = serde_json::from_str(&decoded).ok()?;
+                    Some((
+                        json_at(&j, path)?.as_str()?.to_string(),
+                        format!("cookie {n}"),
+                    ))
+                }
+                None => Some((raw.clone(), format!("cookie {n}"))),
+            }
+        };
         let found = c
-            .present
-            .cookie
-            .iter()
-            .chain(&c.cookies)
-            .find_map(|n| set.get(n).map(|v| (v.clone(), format!("cookie {n}"))))
-            .or_else(|| {
-                let path = c.json.as_ref()?;
+            .json
+            .as_ref()
+            .and_then(|path| {
                 let v = json_at(&r.json()?, path)?.as_str()?.to_string();
-                Some((v, format!("sign-in answer {path}")))
+                Some((v, format!("sign-in response {path}")))
             })
             .or_else(|| {
                 let name = c.header.as_ref()?;
                 Some((
                     r.header(name)?.to_string(),
-                    format!("sign-in header {name}"),
+                    format!("sign-in response header {name}"),
                 ))
+            })
+            .or_else(|| {
+                c.present
+                    .cookie
+                    .iter()
+                    .chain(&c.cookies)
+                    .find_map(from_cookie)
             });
         let Some((value, found_in)) = found.filter(|(v, _)| !v.is_empty()) else {
             anyhow::bail!(
@@ -227,7 +325,101 @@ impl ProfileClient<'_> {
         };
         let token = Secret::new(value);
         self.http.masker.register(&token);
-        Ok(Credential::new(token, found_in))
+        let mut cred = Credential::new(token, found_in);
+        let body = r.json();
+        for (name, part) in &c.parts {
+            let value = part
+                .json
+                .as_ref()
+                .and_then(|p| body.as_ref().and_then(|b| json_at(b, p)).and_then(scalar))
+                .or_else(|| {
+                    part.header
+                        .as_ref()
+                        .and_then(|h| r.header(h))
+                        .map(str::to_string)
+                })
+                .or_else(|| part.cookies.iter().find_map(|n| set.get(n).cloned()));
+            if let Some(v) = value.filter(|v| !v.is_empty()) {
+                cred.parts.insert(intern(name), Secret::new(v));
+            }
+        }
+        if let Some(h) = c.expiry.as_ref().and_then(|e| e.header.as_ref()) {
+            cred.expires_at = r.header(h).and_then(epoch_seconds);
+        }
+        if let (Some(u), Some(b)) = (&c.user, &body)
+            && let Some(user) = json_at(b, &u.sign_in)
+        {
+            cred = self.absorb_user(cred, user);
+        }
+        Ok(cred)
+    }
+
+    /// Puts the user object's parts and extras into `cred`.
+    fn absorb_user(&self, mut cred: Credential, user: &serde_json::Value) -> Credential {
+        let Some(u) = &self.profile.credential.user else {
+            return cred;
+        };
+        for (name, field) in &u.parts {
+            if let Some(v) = json_at(user, field).and_then(scalar) {
+                cred.parts.insert(intern(name), Secret::new(v));
+            }
+        }
+        for (name, field) in &u.extras {
+            if let Some(v) = json_at(user, field).and_then(scalar) {
+                let v = Secret::new(v);
+                self.http.masker.register(&v);
+                cred.extras.insert(intern(name), v);
+            }
+        }
+        cred
+    }
+
+    /// Adds the user object's parts and extras to a session found in the browser, read
+    /// with `credential.user.request`; unchanged when the profile has none or it fails.
+    pub async fn enrich(&self, cred: Credential) -> anyhow::Result<Credential> {
+        let Some(u) = &self.profile.credential.user else {
+            return Ok(cred);
+        };
+        let req = self.present(
+            self.http.request(Method::GET, &u.request),
+            Some(&cred),
+            &BTreeMap::new(),
+        );
+        let r = self.http.send(req).await?;
+        if r.status != 200 {
+            return Ok(cred);
+        }
+        Ok(self.absorb_user(cred, &r.json().unwrap_or_default()))
+    }
+
+    /// Replays each long-lived secret the session carries, judged by its matchers.
+    pub async fn long_lived(&self, cred: &Credential) -> anyhow::Result<Vec<(String, Acceptance)>> {
+        let mut out = Vec::new();
+        for l in &self.profile.long_lived {
+            let Some(value) = cred.extras.get(l.extra.as_str()) else {
+                continue;
+            };
+            let mut req = self.http.request(Method::GET, &l.path);
+            if let Some((name, v)) = l.header.split_once(':') {
+                req = req.header(name.trim(), v.trim().replace("{value}", value.expose()));
+            }
+            let r = self.http.send(req).await?;
+            let evidence = self.masked(&r);
+            let accepted = match (l.accepted.matches(&r), l.refused.matches(&r)) {
+                (true, false) => true,
+                (false, true) => false,
+                _ => anyhow::bail!(
+                    "unexpected answer to the replay of {} on {}, not the application's acceptance or refusal: {evidence}",
+                    l.extra,
+                    l.path
+                ),
+            };
+            out.push((
+                format!("{} {value}", l.extra),
+                Acceptance { accepted, evidence },
+            ));
+        }
+        Ok(out)
     }
 
     /// The raw answer to the profile's validity request with `cred` presented.
@@ -269,27 +461,31 @@ impl ProfileClient<'_> {
         &self,
         cred: &Credential,
         what: &str,
-        (m, path, form, csrf, success): (
-            &str,
-            &str,
-            &BTreeMap<String, String>,
-            Option<&Csrf>,
-            &Matcher,
-        ),
+        request: &Request,
         fill: &dyn Fn(&str) -> String,
     ) -> anyhow::Result<String> {
         let mut cookies = BTreeMap::new();
-        let token = match csrf {
+        let token = match &request.csrf {
             Some(c) => Some((
                 c.field.as_str(),
                 self.csrf(c, &mut cookies, Some(cred)).await?,
             )),
             None => None,
         };
-        let req = self.present(self.http.request(method(m), path), Some(cred), &cookies);
-        let req = self.form_body(req, form, fill, token);
+        let req = self.present(
+            self.http.request(method(&request.method), &request.path),
+            Some(cred),
+            &cookies,
+        );
+        let req = match &request.json {
+            Some(template) => req
+                .header(CONTENT_TYPE, "application/json")
+                .body(fill(template)),
+            None if request.form.is_empty() && token.is_none() => req,
+            None => self.form_body(req, &request.form, fill, token),
+        };
         let r = self.http.send(req).await?;
-        if !success.matches(&r) {
+        if !request.success.matches(&r) {
             anyhow::bail!("{what} failed: {}", self.masked(&r));
         }
         Ok(self.masked(&r))
@@ -305,15 +501,19 @@ impl ProfileClient<'_> {
         else {
             return Ok(None);
         };
-        let fill = |v: &str| v.replace("{token}", cred.token.expose());
-        self.inside(
-            cred,
-            "sign-out",
-            (&r.method, &r.path, &r.form, r.csrf.as_ref(), &r.success),
-            &fill,
-        )
-        .await
-        .map(Some)
+        let as_json = r.json.is_some();
+        let fill = |v: &str| {
+            let token = cred.token.expose();
+            v.replace(
+                "{token}",
+                &if as_json {
+                    json_quote(token)
+                } else {
+                    token.to_string()
+                },
+            )
+        };
+        self.inside(cred, "sign-out", r, &fill).await.map(Some)
     }
 
     /// Changes the password inside the session, if the profile can.
@@ -327,18 +527,21 @@ impl ProfileClient<'_> {
             return Ok(None);
         };
         self.http.masker.register(new);
-        let fill = |v: &str| {
-            v.replace("{old}", old.expose())
-                .replace("{new}", new.expose())
+        let old =
+            super::plugins::password_proof(self.profile.plugins.password_proof.as_deref(), old);
+        self.http.masker.register(&old);
+        let as_json = p.json.is_some();
+        let q = |v: &Secret| {
+            if as_json {
+                json_quote(v.expose())
+            } else {
+                v.expose().to_string()
+            }
         };
-        self.inside(
-            cred,
-            "password change",
-            (&p.method, &p.path, &p.form, p.csrf.as_ref(), &p.success),
-            &fill,
-        )
-        .await
-        .map(Some)
+        let fill = |v: &str| v.replace("{old}", &q(&old)).replace("{new}", &q(new));
+        self.inside(cred, "password change", p, &fill)
+            .await
+            .map(Some)
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod adapter;
 pub mod client;
 pub mod init;
+pub mod plugins;
 pub mod schema;
 pub mod scope;
 pub mod ui;
@@ -38,7 +39,17 @@ mod tests {
         let files = shipped();
         assert!(files.len() >= 2, "{files:?}");
         for f in files {
-            let p = Profile::load(&f).unwrap_or_else(|e| panic!("{e}"));
+            let text = std::fs::read_to_string(&f).expect("readable");
+            let built_in = f
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .is_some_and(|s| schema::BUILT_IN.contains(&s));
+            let p = if built_in {
+                Profile::built_in(&f, &text)
+            } else {
+                Profile::parse(&f, &text)
+            }
+            .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(
                 f.file_stem().and_then(|s| s.to_str()),
                 Some(p.app.name.as_str()),
@@ -103,6 +114,73 @@ mod tests {
                 assert!(err.contains(w), "{to:?}: {err}");
             }
         }
+    }
+
+    /// The richer keys the built-in profiles use are checked as strictly.
+    #[test]
+    fn mistakes_in_parts_and_plugins_are_named() {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/rocketchat.toml"),
+        )
+        .expect("profiles/rocketchat.toml");
+        let cases: [(&str, &str, &[&str]); 4] = [
+            (
+                "X-User-Id: {user_id}",
+                "X-User-Id: {userid}",
+                &["`credential.present.headers`", "not {userid}"],
+            ),
+            (
+                "plugin = \"meteor-ddp\"",
+                "plugin = \"meteor\"",
+                &["`plugins.realtime.plugin`", "meteor-ddp, actioncable-room"],
+            ),
+            (
+                "password_proof = \"sha256-hex\"",
+                "password_proof = \"md5\"",
+                &["`plugins.password_proof`", "sha256-hex"],
+            ),
+            (
+                "\"currentPassword\": \"{old}\"}}",
+                "\"currentPassword\": {old}}}",
+                &["`password_change.json`", "valid JSON"],
+            ),
+        ];
+        for (from, to, wanted) in cases {
+            assert!(text.contains(from), "fixture lacks {from:?}");
+            let err = Profile::built_in(Path::new("rc.toml"), &text.replacen(from, to, 1))
+                .expect_err(to)
+                .to_string();
+            for w in wanted {
+                assert!(err.contains(w), "{to:?}: {err}");
+            }
+        }
+    }
+
+    /// A header or link pair naming a part the credential lacks is left out, not sent empty.
+    #[test]
+    fn templates_with_a_missing_part_are_left_out() {
+        use crate::model::Credential;
+        use crate::secret::Secret;
+        let c = Credential::new(Secret::new("tok"), "test");
+        assert_eq!(
+            client::fill_parts("X-Auth-Token: {token}", &c).as_deref(),
+            Some("X-Auth-Token: tok")
+        );
+        assert_eq!(client::fill_parts("{user_id}", &c), None);
+        let c = c.with_part("user_id", Secret::new("u1"));
+        assert_eq!(client::fill_parts("{user_id}", &c).as_deref(), Some("u1"));
+    }
+
+    #[test]
+    fn a_built_in_name_is_refused_for_a_users_profile() {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/rocketchat.toml"),
+        )
+        .expect("profiles/rocketchat.toml");
+        let err = Profile::parse(Path::new("rc.toml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("built-in"), "{err}");
     }
 
     #[test]

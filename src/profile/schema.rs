@@ -40,7 +40,73 @@ pub struct Profile {
     pub token_link: Option<TokenLink>,
     #[serde(default)]
     pub checks: Checks,
+    /// Code for what data cannot say: a realtime channel, a password proof.
+    #[serde(default)]
+    pub plugins: Plugins,
+    /// Long-lived secrets handed out with a session (`credential.user.extras`), replayed
+    /// after the session ends.
+    #[serde(default)]
+    pub long_lived: Vec<LongLived>,
 }
+
+/// A long-lived secret's replay: presented as `header` (`{value}` filled in) on `path`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LongLived {
+    /// The name of the extra in `credential.user.extras`.
+    pub extra: String,
+    pub path: String,
+    pub header: String,
+    pub accepted: Matcher,
+    pub refused: Matcher,
+}
+
+/// Named plug-ins a profile refers to; each is code in `profile::plugins`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plugins {
+    /// The realtime channel: `meteor-ddp` (Meteor's DDP `login {resume}` on a websocket)
+    /// or `actioncable-room` (an ActionCable subscription identified by the pubsub token).
+    pub realtime: Option<Realtime>,
+    /// The server framework's own session cookie: `rails-cookie` (Rails 7 encrypted cookies).
+    pub server_session: Option<ServerSession>,
+    /// How `{old}` is sent in the password change: `sha256-hex` (Rocket.Chat's
+    /// `currentPassword`). Without it, as typed.
+    pub password_proof: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Realtime {
+    pub plugin: String,
+    /// The websocket's path.
+    pub path: String,
+    /// How long the server may take to close a connection whose session ended.
+    #[serde(default = "five")]
+    pub close_within_seconds: u64,
+    /// The channel to subscribe to (`actioncable-room`).
+    pub channel: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSession {
+    pub plugin: String,
+    /// The session cookie's name (any `__Host-` or `__Secure-` prefix matches).
+    pub cookie: String,
+    /// The session key that holds the signed-in user (Warden's `warden.user.user.key`).
+    pub user_key: String,
+    /// Signed cookies written beside it, checked against publicly known secrets too.
+    #[serde(default)]
+    pub signed: Vec<String>,
+}
+
+/// The plug-ins this build knows, for `plugins.realtime.plugin`.
+pub const REALTIME_PLUGINS: &[&str] = &["meteor-ddp", "actioncable-room"];
+/// The server-session plug-ins this build knows.
+pub const SERVER_SESSION_PLUGINS: &[&str] = &["rails-cookie"];
+/// The password proofs this build knows, for `plugins.password_proof`.
+pub const PASSWORD_PROOFS: &[&str] = &["sha256-hex"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,6 +116,15 @@ pub struct App {
     pub name: String,
     /// How reports name it.
     pub title: String,
+    /// A request that shows the URL serves this application (else: the login page answers).
+    pub identify: Option<Identify>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identify {
+    pub path: String,
+    pub answer: Matcher,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,7 +136,10 @@ pub struct LoginPage {
     pub password: String,
     pub submit: String,
     /// What the page shows when it refuses the credentials (CSS selector).
-    pub refused: String,
+    pub refused: Option<String>,
+    /// Or what the page's text says then (a regular expression), for a toast without
+    /// a selector of its own.
+    pub refused_text: Option<String>,
     pub signed_in: SignedIn,
 }
 
@@ -92,10 +170,44 @@ pub struct SignIn {
     pub success: Matcher,
     /// The answer to a wrong password.
     pub refused: Matcher,
-    /// The answer when the application blocks sign-ins for a while (trouble, not a verdict).
-    pub throttled: Option<Matcher>,
+    /// The answers when the application blocks sign-ins for a while (trouble, not a
+    /// verdict): one matcher or a list.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub throttled: Vec<Matcher>,
+    /// The application's documented block of repeated failed sign-ins.
+    pub lockout: Option<Lockout>,
+    /// The application's own limit on sign-ins per client address, if it has one.
+    pub throttle: Option<Throttle>,
+    /// Answers that mean the account cannot be used for testing (it has two-factor
+    /// authentication, say): an error with this advice, never a refusal.
+    #[serde(default)]
+    pub unusable: Vec<Unusable>,
     /// Sign-ins in flight at once (Node-RED refuses a sixth attempt in flight per user).
     pub at_once: Option<usize>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unusable {
+    pub answer: Matcher,
+    /// What to tell the user.
+    pub say: String,
+}
+
+/// Sign-ins allowed per client address in a period.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Throttle {
+    pub attempts: u32,
+    pub seconds: u64,
+}
+
+/// Failed sign-ins for one account before the application blocks it, and for how long.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lockout {
+    pub after: u32,
+    pub seconds: u64,
 }
 
 /// A page to read first for its CSRF field (and the cookie that comes with it).
@@ -130,7 +242,62 @@ pub struct CredentialSpec {
     pub json: Option<String>,
     /// A header of the sign-in answer.
     pub header: Option<String>,
+    /// Cookie values are URI-encoded by the application's script (`encodeURI`).
+    #[serde(default)]
+    pub uri_encoded: bool,
+    /// Cookie values are JSON with the token at this path (a dotted path).
+    pub cookie_json: Option<String>,
+    /// Where the token's advertised expiry (epoch seconds) is.
+    pub expiry: Option<Expiry>,
+    /// The signed-in user's object, for parts and extras the session needs.
+    pub user: Option<UserObject>,
+    /// Other values the application needs beside the token (a user id), by name; the
+    /// name is a placeholder (`{user_id}`) in `present.headers` and `token_link.path`.
+    #[serde(default)]
+    pub parts: BTreeMap<String, PartSpec>,
+    /// How late the application may enforce expiry (a periodic sweep), in seconds.
+    #[serde(default)]
+    pub expiry_slack_seconds: u64,
     pub present: Present,
+}
+
+/// The advertised expiry: a header of the sign-in answer, or a field beside the token in
+/// a JSON cookie; `name` is how evidence names it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expiry {
+    pub header: Option<String>,
+    pub beside: Option<String>,
+    pub name: String,
+}
+
+/// The user object: at `sign_in` (a dotted path) in the sign-in answer, and the whole
+/// answer of a GET of `request` inside the session.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserObject {
+    pub sign_in: String,
+    pub request: String,
+    /// Credential parts by name, from these fields.
+    #[serde(default)]
+    pub parts: BTreeMap<String, String>,
+    /// Long-lived secrets by name, from these fields.
+    #[serde(default)]
+    pub extras: BTreeMap<String, String>,
+}
+
+/// Where a credential part lives: the sign-in answer (JSON or header), web storage, cookies.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartSpec {
+    pub json: Option<String>,
+    pub header: Option<String>,
+    /// A field beside the token in a JSON cookie (`credential.cookie_json`).
+    pub beside: Option<String>,
+    #[serde(default)]
+    pub storage: Vec<StorageKey>,
+    #[serde(default)]
+    pub cookies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -149,6 +316,9 @@ pub struct Present {
     pub cookie: Option<String>,
     /// `Authorization: Bearer {token}`.
     pub header: Option<String>,
+    /// Several header templates; one whose part the credential lacks is left out.
+    #[serde(default)]
+    pub headers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -179,26 +349,21 @@ pub struct Request {
     pub path: String,
     #[serde(default)]
     pub form: BTreeMap<String, String>,
+    /// A JSON body template instead of `form`.
+    pub json: Option<String>,
     pub csrf: Option<Csrf>,
     pub success: Matcher,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordChange {
-    #[serde(default = "post")]
-    pub method: String,
-    pub path: String,
-    /// Fields, with `{old}` and `{new}` filled in.
-    pub form: BTreeMap<String, String>,
-    pub csrf: Option<Csrf>,
-    pub success: Matcher,
-}
+/// The password change: a request inside the session whose `form` or `json` has `{old}`
+/// and `{new}`.
+pub type PasswordChange = Request;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenLink {
-    /// A path with `{token}`, such as `/?access_token={token}`.
+    /// A path with `{token}`, such as `/?access_token={token}`; a query pair whose value
+    /// is a part the credential lacks (`userId={user_id}`) is left out.
     pub path: String,
 }
 
@@ -209,6 +374,9 @@ pub struct Checks {
     #[serde(default)]
     pub skip: BTreeMap<String, String>,
 }
+
+/// The built-in applications, whose profiles ship inside sessiondrill.
+pub const BUILT_IN: &[&str] = &["rocketchat", "chatwoot"];
 
 /// An application name: lower-case letters, digits and `-`, not empty.
 pub fn valid_name(name: &str) -> bool {
@@ -226,6 +394,24 @@ fn get() -> String {
     "GET".into()
 }
 
+fn five() -> u64 {
+    5
+}
+
+/// A table or a list of tables.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Matcher>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(Matcher),
+        Many(Vec<Matcher>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(m) => vec![m],
+        OneOrMany::Many(v) => v,
+    })
+}
+
 impl Profile {
     /// Reads, parses and checks a profile file.
     pub fn load(file: &Path) -> Result<Profile, ProfileError> {
@@ -237,12 +423,43 @@ impl Profile {
     }
 
     pub fn parse(file: &Path, text: &str) -> Result<Profile, ProfileError> {
+        let profile = Self::parse_any(file, text)?;
+        Checker { file }.require(
+            !BUILT_IN.contains(&profile.app.name.as_str()),
+            "app.name",
+            "a name other than the built-in applications' (their profiles ship inside sessiondrill)",
+            &profile.app.name,
+        )?;
+        Ok(profile)
+    }
+
+    /// A built-in application's shipped profile (`profiles/rocketchat.toml`).
+    pub fn built_in(file: &Path, text: &str) -> Result<Profile, ProfileError> {
+        let profile = Self::parse_any(file, text)?;
+        Checker { file }.require(
+            BUILT_IN.contains(&profile.app.name.as_str()),
+            "app.name",
+            "a built-in application's name",
+            &profile.app.name,
+        )?;
+        Ok(profile)
+    }
+
+    fn parse_any(file: &Path, text: &str) -> Result<Profile, ProfileError> {
         let profile: Profile = toml::from_str(text).map_err(|e| ProfileError::Syntax {
             file: file.to_path_buf(),
             detail: e.to_string().trim_end().to_string(),
         })?;
         profile.check(file)?;
         Ok(profile)
+    }
+
+    /// The placeholders a template may use: `{token}` and the credential's parts.
+    fn placeholders_known(&self, template: &str) -> Option<String> {
+        let re = Regex::new(r"\{([a-z_]+)\}").ok()?;
+        re.captures_iter(template)
+            .map(|c| c[1].to_string())
+            .find(|name| name != "token" && !self.credential.parts.contains_key(name))
     }
 
     fn check(&self, file: &Path) -> Result<(), ProfileError> {
@@ -253,20 +470,27 @@ impl Profile {
             "lower-case letters, digits and `-` (it becomes the tag @app-<name>)",
             &self.app.name,
         )?;
-        v.require(
-            !["rocketchat", "chatwoot"].contains(&self.app.name.as_str()),
-            "app.name",
-            "a name other than the built-in applications'",
-            &self.app.name,
-        )?;
+        if let Some(id) = &self.app.identify {
+            v.path("app.identify.path", &id.path)?;
+            v.matcher("app.identify.answer", &id.answer)?;
+        }
         v.path("login_page.path", &self.login_page.path)?;
         for (key, css) in [
             ("login_page.user", &self.login_page.user),
             ("login_page.password", &self.login_page.password),
             ("login_page.submit", &self.login_page.submit),
-            ("login_page.refused", &self.login_page.refused),
         ] {
             v.require(!css.trim().is_empty(), key, "a CSS selector", css)?;
+        }
+        let l = &self.login_page;
+        v.require(
+            l.refused.as_ref().is_some_and(|c| !c.trim().is_empty()) || l.refused_text.is_some(),
+            "login_page.refused",
+            "the CSS selector of what the page shows for a wrong password (or `refused_text`, a regex over the page's text)",
+            "",
+        )?;
+        if let Some(t) = &l.refused_text {
+            v.regex("login_page.refused_text", t)?;
         }
         let si = &self.login_page.signed_in;
         let signals = [si.selector.is_some(), si.url.is_some(), si.form_gone];
@@ -321,8 +545,25 @@ impl Profile {
         v.matcher("sign_in.success", &s.success)?;
         v.matcher("sign_in.refused", &s.refused)?;
         v.distinct("sign_in", &s.success, &s.refused)?;
-        if let Some(t) = &s.throttled {
+        for t in &s.throttled {
             v.matcher("sign_in.throttled", t)?;
+        }
+        for u in &s.unusable {
+            v.matcher("sign_in.unusable.answer", &u.answer)?;
+            v.require(
+                !u.say.trim().is_empty(),
+                "sign_in.unusable.say",
+                "advice for the user",
+                "",
+            )?;
+        }
+        if let Some(l) = &s.lockout {
+            v.require(
+                l.after >= 1 && l.seconds >= 1,
+                "sign_in.lockout",
+                "`after` failed sign-ins (at least 1) and `seconds` the block lasts (at least 1)",
+                "",
+            )?;
         }
         v.require(
             s.at_once.is_none_or(|n| n >= 1),
@@ -341,12 +582,37 @@ impl Profile {
             "at least one of `cookies`, `storage`, `json` or `header`",
             "",
         )?;
+        let ways = [
+            c.present.cookie.is_some(),
+            c.present.header.is_some(),
+            !c.present.headers.is_empty(),
+        ];
         v.require(
-            c.present.cookie.is_some() != c.present.header.is_some(),
+            ways.iter().filter(|x| **x).count() == 1,
             "credential.present",
-            "exactly one of `cookie` (a name) or `header` (a template such as \"Authorization: Bearer {token}\")",
+            "exactly one of `cookie` (a name), `header` (a template such as \"Authorization: Bearer {token}\") or `headers` (a list of templates)",
             "",
         )?;
+        for (name, part) in &c.parts {
+            v.require(
+                !name.is_empty()
+                    && name.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_')
+                    && name != "token",
+                &format!("credential.parts.{name}"),
+                "a name of lower-case letters and `_`, other than `token`",
+                name,
+            )?;
+            v.require(
+                part.json.is_some()
+                    || part.header.is_some()
+                    || part.beside.is_some()
+                    || !part.storage.is_empty()
+                    || !part.cookies.is_empty(),
+                &format!("credential.parts.{name}"),
+                "at least one of `json`, `header`, `storage` or `cookies`",
+                "",
+            )?;
+        }
         if let Some(h) = &c.present.header {
             v.require(
                 h.split_once(':').is_some_and(|(n, _)| !n.trim().is_empty())
@@ -354,6 +620,31 @@ impl Profile {
                 "credential.present.header",
                 "`Name: value` with {token} in the value",
                 h,
+            )?;
+        }
+        for h in &c.present.headers {
+            v.require(
+                h.split_once(':').is_some_and(|(n, _)| !n.trim().is_empty()),
+                "credential.present.headers",
+                "`Name: value` templates",
+                h,
+            )?;
+            if let Some(unknown) = self.placeholders_known(h) {
+                return Err(v.invalid(
+                    "credential.present.headers",
+                    &format!(
+                        "placeholders {{token}} or a part in `credential.parts`, not {{{unknown}}}"
+                    ),
+                    h,
+                ));
+            }
+        }
+        if !c.present.headers.is_empty() {
+            v.require(
+                c.present.headers.iter().any(|h| h.contains("{token}")),
+                "credential.present.headers",
+                "one template with {token}",
+                "",
             )?;
         }
         if let Some(name) = &c.present.cookie {
@@ -381,6 +672,15 @@ impl Profile {
             if let Some(r) = &out.request {
                 v.method("sign_out.request.method", &r.method)?;
                 v.path("sign_out.request.path", &r.path)?;
+                if let Some(j) = &r.json {
+                    v.require(
+                        r.form.is_empty(),
+                        "sign_out.request",
+                        "`form` or `json`, not both",
+                        "",
+                    )?;
+                    v.json_template("sign_out.request.json", j, &["token"])?;
+                }
                 v.csrf("sign_out.request.csrf", r.csrf.as_ref())?;
                 v.matcher("sign_out.request.success", &r.success)?;
             }
@@ -388,14 +688,33 @@ impl Profile {
         if let Some(p) = &self.password_change {
             v.method("password_change.method", &p.method)?;
             v.path("password_change.path", &p.path)?;
-            let values: Vec<&String> = p.form.values().collect();
-            v.require(
-                values.iter().any(|x| x.contains("{old}"))
-                    && values.iter().any(|x| x.contains("{new}")),
-                "password_change.form",
-                "fields whose values include {old} and {new}",
-                "",
-            )?;
+            match &p.json {
+                Some(j) => {
+                    v.require(
+                        p.form.is_empty(),
+                        "password_change",
+                        "`form` or `json`, not both",
+                        "",
+                    )?;
+                    v.require(
+                        j.contains("{old}") && j.contains("{new}"),
+                        "password_change.json",
+                        "a JSON template with \"{old}\" and \"{new}\"",
+                        j,
+                    )?;
+                    v.json_template("password_change.json", j, &["old", "new"])?;
+                }
+                None => {
+                    let values: Vec<&String> = p.form.values().collect();
+                    v.require(
+                        values.iter().any(|x| x.contains("{old}"))
+                            && values.iter().any(|x| x.contains("{new}")),
+                        "password_change.form",
+                        "fields whose values include {old} and {new}",
+                        "",
+                    )?;
+                }
+            }
             v.csrf("password_change.csrf", p.csrf.as_ref())?;
             v.matcher("password_change.success", &p.success)?;
         }
@@ -406,6 +725,86 @@ impl Profile {
                 "token_link.path",
                 "a path with {token}",
                 &l.path,
+            )?;
+            if let Some(unknown) = self.placeholders_known(&l.path) {
+                return Err(v.invalid(
+                    "token_link.path",
+                    &format!(
+                        "placeholders {{token}} or a part in `credential.parts`, not {{{unknown}}}"
+                    ),
+                    &l.path,
+                ));
+            }
+        }
+        if let Some(r) = &self.plugins.realtime {
+            v.require(
+                REALTIME_PLUGINS.contains(&r.plugin.as_str()),
+                "plugins.realtime.plugin",
+                &format!("one of {}", REALTIME_PLUGINS.join(", ")),
+                &r.plugin,
+            )?;
+            v.path("plugins.realtime.path", &r.path)?;
+        }
+        if let Some(r) = &self.plugins.realtime {
+            v.require(
+                r.plugin != "actioncable-room"
+                    || r.channel.is_some()
+                        && self.credential.user.as_ref().is_some_and(|u| {
+                            u.extras.contains_key("pubsub_token")
+                                && u.parts.contains_key("account_id")
+                                && u.parts.contains_key("user_id")
+                        }),
+                "plugins.realtime",
+                "for actioncable-room: `channel`, and `credential.user` with the extra `pubsub_token` and the parts `account_id` and `user_id`",
+                "",
+            )?;
+        }
+        if let Some(s) = &self.plugins.server_session {
+            v.require(
+                SERVER_SESSION_PLUGINS.contains(&s.plugin.as_str()),
+                "plugins.server_session.plugin",
+                &format!("one of {}", SERVER_SESSION_PLUGINS.join(", ")),
+                &s.plugin,
+            )?;
+        }
+        if let Some(u) = &self.credential.user {
+            v.path("credential.user.request", &u.request)?;
+        }
+        if let Some(e) = &self.credential.expiry {
+            v.require(
+                e.header.is_some() || e.beside.is_some(),
+                "credential.expiry",
+                "`header` or `beside`",
+                "",
+            )?;
+        }
+        for l in &self.long_lived {
+            v.require(
+                self.credential
+                    .user
+                    .as_ref()
+                    .is_some_and(|u| u.extras.contains_key(&l.extra)),
+                "long_lived.extra",
+                "the name of an extra in `credential.user.extras`",
+                &l.extra,
+            )?;
+            v.path("long_lived.path", &l.path)?;
+            v.require(
+                l.header.split_once(':').is_some() && l.header.contains("{value}"),
+                "long_lived.header",
+                "`Name: value` with {value}",
+                &l.header,
+            )?;
+            v.matcher("long_lived.accepted", &l.accepted)?;
+            v.matcher("long_lived.refused", &l.refused)?;
+            v.distinct("long_lived", &l.accepted, &l.refused)?;
+        }
+        if let Some(p) = &self.plugins.password_proof {
+            v.require(
+                PASSWORD_PROOFS.contains(&p.as_str()),
+                "plugins.password_proof",
+                &format!("one of {}", PASSWORD_PROOFS.join(", ")),
+                p,
             )?;
         }
         for (id, why) in &self.checks.skip {
@@ -467,6 +866,22 @@ impl Checker<'_> {
             key,
             "GET, POST, PUT, PATCH or DELETE",
             method,
+        )
+    }
+
+    /// A JSON template that stays valid JSON once its placeholders are filled in.
+    fn json_template(&self, key: &str, t: &str, names: &[&str]) -> Result<(), ProfileError> {
+        let filled = names
+            .iter()
+            .fold(t.to_string(), |t, n| t.replace(&format!("{{{n}}}"), "x"));
+        self.require(
+            serde_json::from_str::<serde_json::Value>(&filled).is_ok(),
+            key,
+            &format!(
+                "valid JSON once its placeholders are filled in ({})",
+                names.join(", ")
+            ),
+            t,
         )
     }
 

@@ -21,13 +21,22 @@ pub fn lacks(profile: &Profile, phrase: &str) -> Option<String> {
     let has =
         |yes: bool, what: &str| (!yes).then(|| format!("{title} has no {what} in its profile"));
     if phrase.contains("realtime") {
-        return has(false, "realtime channel");
+        return has(
+            profile.plugins.realtime.is_some(),
+            "realtime channel (`[plugins.realtime]`)",
+        );
     }
     if phrase.contains("long-lived") {
-        return has(false, "long-lived credentials");
+        return has(
+            !profile.long_lived.is_empty(),
+            "long-lived credentials (`[[long_lived]]`)",
+        );
     }
     if phrase.contains("server session cookie") {
-        return has(false, "framework session cookie to open");
+        return has(
+            profile.plugins.server_session.is_some(),
+            "framework session cookie to open (`plugins.server_session`)",
+        );
     }
     if phrase.contains("link carrying") {
         return has(profile.token_link.is_some(), "token link (`[token_link]`)");
@@ -58,7 +67,10 @@ pub fn lacks(profile: &Profile, phrase: &str) -> Option<String> {
         || phrase.contains("lift the block")
         || phrase.contains("once the block has passed")
     {
-        return has(false, "documented sign-in lockout");
+        return has(
+            profile.sign_in.lockout.is_some(),
+            "documented sign-in lockout (`sign_in.lockout`)",
+        );
     }
     None
 }

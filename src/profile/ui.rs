@@ -22,16 +22,27 @@ fn state_script(page: &LoginPage) -> String {
     format!(
         "const visible = s => {{ const e = s && document.querySelector(s); return !!(e && e.offsetParent !== null); }};
          if (visible({refused})) return 'refused';
+         if ({text} !== null && document.body && new RegExp({text}).test(document.body.innerText)) return 'refused';
          if ({selector} !== null && visible({selector})) return 'in';
          if ({url} !== null && new RegExp({url}).test(location.pathname + location.search)) return 'in';
          if ({gone} && document.readyState === 'complete' && !visible({password})) return 'in';
          return null;",
         refused = json!(page.refused),
+        text = json!(page.refused_text),
         selector = json!(si.selector),
         url = json!(si.url),
         gone = si.form_gone,
         password = json!(page.password),
     )
+}
+
+/// How the profile recognises the page's refusal, for messages.
+fn refusal(page: &LoginPage) -> String {
+    match (&page.refused, &page.refused_text) {
+        (Some(css), _) => css.clone(),
+        (None, Some(text)) => format!("text /{text}/"),
+        (None, None) => String::new(),
+    }
 }
 
 /// Signs in through the login page at `base` + `page.path`.
@@ -69,7 +80,7 @@ pub async fn sign_in(
     let state = match crate::apps::login_answer(b, waited, &page.password, || {
         format!(
             "after submitting the login form the page showed neither its refusal {} nor a signed-in page",
-            page.refused
+            refusal(page)
         )
     })
     .await?
@@ -80,7 +91,7 @@ pub async fn sign_in(
     Ok(match state.as_str() {
         "in" => UiSignIn::SignedIn,
         _ => UiSignIn::Rejected {
-            shown: format!("the page showed {}", page.refused),
+            shown: format!("the page showed {}", refusal(page)),
         },
     })
 }

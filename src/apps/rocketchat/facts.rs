@@ -97,13 +97,6 @@ pub const MSG_USER_NOT_FOUND: &str = "User not found";
 pub const MSG_UNAUTHORIZED: &str = "Unauthorized";
 pub const MSG_LOGGED_OUT: &str = "You've been logged out!";
 
-/// Whether a DDP `login {resume}` error (its `Meteor.Error` code and reason) is Meteor's
-/// refusal of a removed or expired token, rather than trouble.
-pub fn is_resume_refusal(code: &serde_json::Value, reason: &str) -> bool {
-    code.as_u64() == Some(403)
-        && (reason.contains(MSG_LOGGED_OUT_BY_SERVER) || reason.contains(MSG_SESSION_EXPIRED))
-}
-
 /// `Random.secret()`: 43 base64url characters, 256 bits.
 pub const TOKEN_LEN: usize = 43;
 /// `Accounts_LoginExpiration` default, in days; 0 or less also means 90.
@@ -185,17 +178,6 @@ mod tests {
             password_digest("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-    }
-
-    #[test]
-    fn only_meteors_token_errors_are_a_refusal() {
-        use serde_json::json;
-        assert!(is_resume_refusal(&json!(403), MSG_LOGGED_OUT_BY_SERVER));
-        assert!(is_resume_refusal(&json!(403), MSG_SESSION_EXPIRED));
-        assert!(!is_resume_refusal(&json!("403"), MSG_SESSION_EXPIRED));
-        assert!(!is_resume_refusal(&json!(429), "Too many requests"));
-        assert!(!is_resume_refusal(&json!(500), "Internal server error"));
-        assert!(!is_resume_refusal(&json!(403), "User not found"));
     }
 
     #[test]
