@@ -193,7 +193,8 @@ pub fn contains_possibly_encoded(haystack: &str, needle: &str) -> bool {
     decoded.contains(needle)
 }
 
-fn percent_decode(s: &str) -> String {
+/// A value a script wrote with `encodeURI`/`encodeURIComponent`, decoded (`+` kept).
+pub fn percent_decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())

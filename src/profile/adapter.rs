@@ -93,18 +93,10 @@ impl ProfileAdapter {
 }
 
 /// A cookie name without its `__Host-` or `__Secure-` prefix.
-fn unprefixed(name: &str) -> &str {
+pub(crate) fn unprefixed(name: &str) -> &str {
     name.strip_prefix("__Host-")
         .or_else(|| name.strip_prefix("__Secure-"))
         .unwrap_or(name)
-}
-
-/// Cookie values a script wrote with `encodeURI`.
-fn decode_uri(s: &str) -> String {
-    url::form_urlencoded::parse(format!("v={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
 }
 
 fn cred_place(c: &Credential) -> String {
@@ -153,7 +145,7 @@ impl Adapter for ProfileAdapter {
         let c = &self.profile.credential;
         let cookie_value = |v: &Secret| {
             if c.uri_encoded {
-                decode_uri(v.expose())
+                crate::model::percent_decode(v.expose())
             } else {
                 v.expose().to_string()
             }

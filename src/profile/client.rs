@@ -284,9 +284,7 @@ impl ProfileClient<'_> {
             let raw = set.get(n)?;
             match &c.cookie_json {
                 Some(path) => {
-                    let decoded = url::form_urlencoded::parse(format!("v={raw}").as_bytes())
-                        .next()
-                        .map(|(_, v)| v.into_owned())?;
+                    let decoded = crate::model::percent_decode(raw);
                     let j: serde_json::Value = serde_json::from_str(&decoded).ok()?;
                     Some((
                         json_at(&j, path)?.as_str()?.to_string(),

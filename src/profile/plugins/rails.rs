@@ -8,25 +8,12 @@ use serde_json::Value;
 use crate::apps::{ServerSession, Target};
 use crate::checks::{Verdict, rails_cookie};
 use crate::model::Observation;
+use crate::profile::adapter::unprefixed;
 use crate::profile::schema;
-
-/// Cookie values are URI-encoded.
-fn decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("v={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
-}
-
-fn bare(name: &str) -> &str {
-    name.strip_prefix("__Host-")
-        .or_else(|| name.strip_prefix("__Secure-"))
-        .unwrap_or(name)
-}
 
 /// The session in the cookie `value`, if a known secret opens it.
 pub fn open(t: &Target, spec: &schema::ServerSession, value: &str) -> Option<ServerSession> {
-    let value = decode(value);
+    let value = crate::model::percent_decode(value);
     let mut secrets: Vec<(String, String)> = t
         .config
         .secret_key_base
@@ -60,8 +47,13 @@ pub fn known_secret_verdict(spec: &schema::ServerSession, obs: &Observation) -> 
     let pick = |pred: &dyn Fn(&str) -> bool| -> Vec<(String, String)> {
         obs.cookies
             .iter()
-            .filter(|c| pred(bare(&c.name)))
-            .map(|c| (bare(&c.name).to_string(), decode(c.value.expose())))
+            .filter(|c| pred(unprefixed(&c.name)))
+            .map(|c| {
+                (
+                    unprefixed(&c.name).to_string(),
+                    crate::model::percent_decode(c.value.expose()),
+                )
+            })
             .collect()
     };
     let encrypted = pick(&|n| n == spec.cookie);
