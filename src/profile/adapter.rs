@@ -287,7 +287,7 @@ impl Adapter for ProfileAdapter {
                     .await
                     .with_context(|| format!("sign_out.ui: clicking {css}"))?;
             }
-            Ok(())
+            super::ui::wait_signed_out(b, &self.profile.login_page).await
         })
     }
 

@@ -115,3 +115,22 @@ pub async fn is_signed_in(b: &BrowserSession, page: &LoginPage) -> anyhow::Resul
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// Waits after the sign-out clicks until the page no longer shows the signed-in signal.
+/// A click only starts the sign-out: judging the old credential before the application
+/// has handled it would report a race as a finding.
+pub async fn wait_signed_out(b: &BrowserSession, page: &LoginPage) -> anyhow::Result<()> {
+    let script = format!(
+        "if (document.readyState !== 'complete') return null; {} ",
+        state_script(page)
+            .replace("return null;", "return 'out';")
+            .replace("return 'in';", "return null;")
+    );
+    b.poll_js(&script, PAGE_WAIT).await.with_context(|| {
+        format!(
+            "after the sign-out clicks the page still showed a signed-in session {} s later",
+            PAGE_WAIT.as_secs()
+        )
+    })?;
+    Ok(())
+}
