@@ -4,6 +4,7 @@
 //! so a new application is a new adapter, not new steps.
 
 pub mod chatwoot;
+pub mod page;
 pub mod rocketchat;
 pub mod ui;
 
@@ -513,10 +514,10 @@ pub fn ui_facts(app: AppId) -> &'static [ui::UiFact] {
 pub fn adapter(app: AppId) -> Option<Arc<dyn Adapter>> {
     match app {
         // The shipped profile is checked by the unit tests; it cannot fail at run time.
-        AppId::RocketChat => rocketchat::RocketChat::new()
+        AppId::RocketChat => rocketchat::adapter()
             .ok()
             .map(|a| Arc::new(a) as Arc<dyn Adapter>),
-        AppId::Chatwoot => chatwoot::Chatwoot::new()
+        AppId::Chatwoot => chatwoot::adapter()
             .ok()
             .map(|a| Arc::new(a) as Arc<dyn Adapter>),
         AppId::Profile(_) => {

@@ -12,6 +12,7 @@ use url::Url;
 
 use super::client::{ProfileClient, SignedIn, json_at};
 use super::schema::Profile;
+use crate::apps::page::Page;
 use crate::apps::{
     Acceptance, Adapter, ApiSignIn, AppId, Fut, RealtimeLink, Target, UiSignIn, strong_password,
 };
@@ -29,6 +30,8 @@ pub struct ProfileAdapter {
     realtime_path: &'static str,
     /// `sign_in.at_once`: sign-ins (page and API) in flight at once.
     sign_ins: Option<Arc<tokio::sync::Semaphore>>,
+    /// A built-in application's page code, where the profile's selectors can't say it.
+    page: Option<Box<dyn Page>>,
 }
 
 impl ProfileAdapter {
@@ -48,7 +51,14 @@ impl ProfileAdapter {
             valid_path,
             realtime_path,
             sign_ins,
+            page: None,
         }
+    }
+
+    /// Drives the login page with `page` instead of the profile's selectors.
+    pub fn with_page(mut self, page: Box<dyn Page>) -> Self {
+        self.page = Some(page);
+        self
     }
 
     fn client<'a>(&'a self, t: &'a Target) -> ProfileClient<'a> {
@@ -90,58 +100,9 @@ impl ProfileAdapter {
     fn none(&self, what: &str) -> anyhow::Error {
         anyhow::anyhow!("{} has no {what} in its profile", self.profile.app.title)
     }
-}
 
-/// A cookie name without its `__Host-` or `__Secure-` prefix.
-pub(crate) fn unprefixed(name: &str) -> &str {
-    name.strip_prefix("__Host-")
-        .or_else(|| name.strip_prefix("__Secure-"))
-        .unwrap_or(name)
-}
-
-fn cred_place(c: &Credential) -> String {
-    c.found_in.first().cloned().unwrap_or_default()
-}
-
-/// The value a storage key holds (inside its JSON when the key says so) and its place.
-fn storage_value(obs: &Observation, key: &super::schema::StorageKey) -> Option<(String, String)> {
-    let (store, label) = if key.session {
-        (&obs.session_storage, "sessionStorage")
-    } else {
-        (&obs.local_storage, "localStorage")
-    };
-    let raw = store.get(&key.key)?;
-    let value = match &key.json {
-        Some(path) => serde_json::from_str::<serde_json::Value>(raw.expose())
-            .ok()
-            .and_then(|v| {
-                json_at(&v, path)
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string)
-            }),
-        None => Some(raw.expose().to_string()),
-    }?;
-    (!value.is_empty()).then(|| (value, format!("{label} {}", key.key)))
-}
-
-impl Adapter for ProfileAdapter {
-    fn app(&self) -> AppId {
-        self.app
-    }
-
-    fn login_page(&self, t: &Target) -> Url {
-        t.http.url(&self.profile.login_page.path)
-    }
-
-    fn is_session_cookie(&self, name: &str) -> bool {
-        let c = &self.profile.credential;
-        let name = unprefixed(name);
-        c.cookies.iter().any(|n| n == name)
-            || c.present.cookie.as_deref() == Some(name)
-            || self.is_server_session_cookie(name)
-    }
-
-    fn credentials_in(&self, obs: &Observation) -> Vec<Credential> {
+    /// Every credential the profile says where to find, preferred first.
+    fn profile_credentials_in(&self, obs: &Observation) -> Vec<Credential> {
         let c = &self.profile.credential;
         let cookie_value = |v: &Secret| {
             if c.uri_encoded {
@@ -231,6 +192,64 @@ impl Adapter for ProfileAdapter {
         }
         out
     }
+}
+
+/// A cookie name without its `__Host-` or `__Secure-` prefix.
+pub(crate) fn unprefixed(name: &str) -> &str {
+    name.strip_prefix("__Host-")
+        .or_else(|| name.strip_prefix("__Secure-"))
+        .unwrap_or(name)
+}
+
+fn cred_place(c: &Credential) -> String {
+    c.found_in.first().cloned().unwrap_or_default()
+}
+
+/// The value a storage key holds (inside its JSON when the key says so) and its place.
+fn storage_value(obs: &Observation, key: &super::schema::StorageKey) -> Option<(String, String)> {
+    let (store, label) = if key.session {
+        (&obs.session_storage, "sessionStorage")
+    } else {
+        (&obs.local_storage, "localStorage")
+    };
+    let raw = store.get(&key.key)?;
+    let value = match &key.json {
+        Some(path) => serde_json::from_str::<serde_json::Value>(raw.expose())
+            .ok()
+            .and_then(|v| {
+                json_at(&v, path)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            }),
+        None => Some(raw.expose().to_string()),
+    }?;
+    (!value.is_empty()).then(|| (value, format!("{label} {}", key.key)))
+}
+
+impl Adapter for ProfileAdapter {
+    fn app(&self) -> AppId {
+        self.app
+    }
+
+    fn login_page(&self, t: &Target) -> Url {
+        t.http.url(&self.profile.login_page.path)
+    }
+
+    fn is_session_cookie(&self, name: &str) -> bool {
+        let c = &self.profile.credential;
+        let name = unprefixed(name);
+        c.cookies.iter().any(|n| n == name)
+            || c.present.cookie.as_deref() == Some(name)
+            || self.is_server_session_cookie(name)
+    }
+
+    fn credentials_in(&self, obs: &Observation) -> Vec<Credential> {
+        let mut found = self.profile_credentials_in(obs);
+        if let Some(page) = &self.page {
+            page.refine(obs, &mut found);
+        }
+        found
+    }
 
     fn identify<'a>(&'a self, t: &'a Target) -> Fut<'a, String> {
         Box::pin(async move {
@@ -260,15 +279,29 @@ impl Adapter for ProfileAdapter {
         Box::pin(async move {
             // The page's sign-in counts against the same limit as the API's.
             let _turn = self.sign_in_turn().await?;
-            super::ui::sign_in(b, t.url(), &self.profile.login_page, login, password).await
+            match &self.page {
+                Some(page) => {
+                    page.sign_in(t, b, self.login_page(t), login, password)
+                        .await
+                }
+                None => {
+                    super::ui::sign_in(b, t.url(), &self.profile.login_page, login, password).await
+                }
+            }
         })
     }
 
-    fn is_signed_in_ui<'a>(&'a self, _t: &'a Target, b: &'a BrowserSession) -> Fut<'a, bool> {
-        Box::pin(super::ui::is_signed_in(b, &self.profile.login_page))
+    fn is_signed_in_ui<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, bool> {
+        match &self.page {
+            Some(page) => page.is_signed_in(t, b),
+            None => Box::pin(super::ui::is_signed_in(b, &self.profile.login_page)),
+        }
     }
 
-    fn sign_out_ui<'a>(&'a self, _t: &'a Target, b: &'a BrowserSession) -> Fut<'a, ()> {
+    fn sign_out_ui<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, ()> {
+        if let Some(page) = &self.page {
+            return page.sign_out(t, b);
+        }
         Box::pin(async move {
             let clicks = self
                 .profile
@@ -297,6 +330,13 @@ impl Adapter for ProfileAdapter {
         b: &'a BrowserSession,
         fake: &'a Secret,
     ) -> Fut<'a, Vec<String>> {
+        if let Some(planted) = self
+            .page
+            .as_ref()
+            .and_then(|p| p.plant(t, b, self.login_page(t), fake))
+        {
+            return planted;
+        }
         Box::pin(async move {
             let page = self.login_page(t);
             b.goto(&page).await?;
@@ -326,6 +366,19 @@ impl Adapter for ProfileAdapter {
             }
             Ok(places)
         })
+    }
+
+    fn planted_credential(&self, fake: &Secret, real: &Credential) -> Credential {
+        if let Some(c) = self
+            .page
+            .as_ref()
+            .and_then(|p| p.planted_credential(fake, real))
+        {
+            return c;
+        }
+        let mut c = Credential::new(fake.clone(), "planted before sign-in");
+        c.parts = real.parts.clone();
+        c
     }
 
     fn token_link(&self, t: &Target, cred: &Credential) -> Option<Url> {

@@ -12,6 +12,7 @@ pub mod init;
 pub mod plugins;
 pub mod schema;
 pub mod scope;
+pub mod shipped;
 pub mod ui;
 
 pub use client::{ProfileClient, SignedIn};

@@ -1,51 +1,31 @@
-//! The Chatwoot adapter: its shipped profile (`profiles/chatwoot.toml`) for everything
-//! said as data, with the `actioncable-room` and `rails-cookie` plug-ins; the login page's
-//! flows and the planted JSON cookie stay here. Every page fact it relies on lives in [`facts`].
+//! Chatwoot: its shipped profile (`profiles/chatwoot.toml`) says everything as data, with
+//! the `actioncable-room` and `rails-cookie` plug-ins; only the login page's flows and the
+//! planted JSON cookie are code here, plugged into the profile adapter. Every page fact it
+//! relies on lives in [`facts`].
 
 pub mod facts;
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde_json::json;
 use url::Url;
 
-use super::{Acceptance, Adapter, ApiSignIn, AppId, Fut, RealtimeLink, Target, UiSignIn};
+use super::{AppId, Fut, Target, UiSignIn};
 use crate::browser::BrowserSession;
-use crate::model::{Credential, Observation};
-use crate::profile::Profile;
+use crate::model::Credential;
 use crate::profile::adapter::ProfileAdapter;
 use crate::secret::Secret;
 
-/// The shipped profile, read once.
-pub fn profile() -> anyhow::Result<Arc<Profile>> {
-    static PROFILE: OnceLock<Result<Arc<Profile>, String>> = OnceLock::new();
-    PROFILE
-        .get_or_init(|| {
-            Profile::built_in(
-                std::path::Path::new("profiles/chatwoot.toml"),
-                include_str!("../../../profiles/chatwoot.toml"),
-            )
-            .map(Arc::new)
-            .map_err(|e| e.to_string())
-        })
-        .clone()
-        .map_err(|e| anyhow::anyhow!(e))
+/// The Chatwoot adapter: the shipped profile with this page.
+pub fn adapter() -> anyhow::Result<ProfileAdapter> {
+    let profile = crate::profile::shipped::shipped(AppId::Chatwoot)?;
+    Ok(ProfileAdapter::new(AppId::Chatwoot, profile).with_page(Box::new(Page)))
 }
 
-pub struct Chatwoot {
-    data: ProfileAdapter,
-}
-
-impl Chatwoot {
-    pub fn new() -> anyhow::Result<Self> {
-        Ok(Self {
-            data: ProfileAdapter::new(AppId::Chatwoot, profile()?),
-        })
-    }
-}
+/// Chatwoot's login page, profile menu and the dashboard's session cookie.
+pub struct Page;
 
 const PAGE_WAIT: Duration = Duration::from_secs(20);
 /// The client id planted beside a planted token.
@@ -82,37 +62,18 @@ fn form_or_app(ui: &super::ui::Ui, form_only: bool) -> String {
     )
 }
 
-impl Adapter for Chatwoot {
-    fn app(&self) -> AppId {
-        AppId::Chatwoot
-    }
-
-    fn login_page(&self, t: &Target) -> Url {
-        self.data.login_page(t)
-    }
-
-    fn is_session_cookie(&self, name: &str) -> bool {
-        self.data.is_session_cookie(name)
-    }
-
-    fn credentials_in(&self, obs: &Observation) -> Vec<Credential> {
-        self.data.credentials_in(obs)
-    }
-
-    fn identify<'a>(&'a self, t: &'a Target) -> Fut<'a, String> {
-        self.data.identify(t)
-    }
-
-    fn sign_in_ui<'a>(
+impl super::page::Page for Page {
+    fn sign_in<'a>(
         &'a self,
         t: &'a Target,
         b: &'a BrowserSession,
+        page: Url,
         login: &'a str,
         password: &'a Secret,
     ) -> Fut<'a, UiSignIn> {
         Box::pin(async move {
             let ui = t.ui();
-            b.goto(&self.login_page(t)).await?;
+            b.goto(&page).await?;
             let state = b
                 .poll_js(&form_or_app(ui, false), PAGE_WAIT)
                 .await
@@ -184,7 +145,7 @@ impl Adapter for Chatwoot {
         })
     }
 
-    fn is_signed_in_ui<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, bool> {
+    fn is_signed_in<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, bool> {
         Box::pin(async move {
             let ui = t.ui();
             let state = b
@@ -201,7 +162,7 @@ impl Adapter for Chatwoot {
         })
     }
 
-    fn sign_out_ui<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, ()> {
+    fn sign_out<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, ()> {
         Box::pin(async move {
             let ui = t.ui();
             // The profile menu's trigger shows the user's e-mail.
@@ -232,10 +193,10 @@ impl Adapter for Chatwoot {
         &'a self,
         t: &'a Target,
         b: &'a BrowserSession,
+        page: Url,
         fake: &'a Secret,
-    ) -> Fut<'a, Vec<String>> {
-        Box::pin(async move {
-            let page = self.login_page(t);
+    ) -> Option<Fut<'a, Vec<String>>> {
+        Some(Box::pin(async move {
             b.goto(&page).await?;
             let expiry = (Utc::now() + chrono::Duration::days(30))
                 .timestamp()
@@ -257,134 +218,26 @@ impl Adapter for Chatwoot {
                 places.push(format!("cookie {name}"));
             }
             Ok(places)
-        })
+        }))
     }
 
-    fn planted_credential(&self, fake: &Secret, real: &Credential) -> Credential {
+    fn planted_credential(&self, fake: &Secret, real: &Credential) -> Option<Credential> {
         let mut c = Credential::new(fake.clone(), "planted before sign-in");
         c.parts = real.parts.clone();
         // devise_token_auth finds the token by its client: present the planted pair.
         c.parts.insert("client", Secret::new(PLANTED_CLIENT));
-        c
-    }
-
-    fn token_link(&self, t: &Target, cred: &Credential) -> Option<Url> {
-        self.data.token_link(t, cred)
-    }
-
-    fn failed_sign_in_block(&self) -> (u32, Duration) {
-        self.data.failed_sign_in_block()
-    }
-
-    fn sign_in_api_claiming<'a>(
-        &'a self,
-        t: &'a Target,
-        login: &'a str,
-        password: &'a Secret,
-        address: Option<&'a str>,
-    ) -> Fut<'a, ApiSignIn> {
-        self.data.sign_in_api_claiming(t, login, password, address)
-    }
-
-    fn who_am_i<'a>(
-        &'a self,
-        t: &'a Target,
-        cred: &'a Credential,
-    ) -> Fut<'a, (crate::probe::Reply, &'static str)> {
-        self.data.who_am_i(t, cred)
-    }
-
-    fn realtime_path(&self) -> &'static str {
-        self.data.realtime_path()
-    }
-
-    fn accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance> {
-        self.data.accepts(t, cred)
-    }
-
-    fn sign_out_api<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, String> {
-        self.data.sign_out_api(t, cred)
-    }
-
-    fn change_password<'a>(
-        &'a self,
-        t: &'a Target,
-        cred: &'a Credential,
-        current: &'a Secret,
-        new: &'a Secret,
-    ) -> Fut<'a, String> {
-        self.data.change_password(t, cred, current, new)
-    }
-
-    fn realtime_accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance> {
-        self.data.realtime_accepts(t, cred)
-    }
-
-    fn realtime_open<'a>(
-        &'a self,
-        t: &'a Target,
-        cred: &'a Credential,
-    ) -> Fut<'a, Box<dyn RealtimeLink>> {
-        self.data.realtime_open(t, cred)
-    }
-
-    fn advertised_expiry<'a>(
-        &'a self,
-        t: &'a Target,
-        cred: &'a Credential,
-        obs: Option<&'a Observation>,
-    ) -> Fut<'a, Vec<(String, DateTime<Utc>)>> {
-        self.data.advertised_expiry(t, cred, obs)
-    }
-
-    fn expiry_slack(&self) -> Duration {
-        self.data.expiry_slack()
-    }
-
-    fn realtime_close_deadline(&self) -> Duration {
-        self.data.realtime_close_deadline()
-    }
-
-    fn new_password(&self) -> Secret {
-        super::strong_password()
-    }
-
-    fn enrich<'a>(&'a self, t: &'a Target, cred: Credential) -> Fut<'a, Credential> {
-        self.data.enrich(t, cred)
-    }
-
-    fn long_lived_accepts<'a>(
-        &'a self,
-        t: &'a Target,
-        cred: &'a Credential,
-    ) -> Fut<'a, Vec<(String, Acceptance)>> {
-        self.data.long_lived_accepts(t, cred)
-    }
-
-    fn is_server_session_cookie(&self, name: &str) -> bool {
-        self.data.is_server_session_cookie(name)
-    }
-
-    fn open_server_session(&self, t: &Target, value: &str) -> Option<super::ServerSession> {
-        self.data.open_server_session(t, value)
-    }
-
-    fn known_secret_verdict(&self, obs: &Observation) -> Option<crate::checks::Verdict> {
-        self.data.known_secret_verdict(obs)
-    }
-
-    fn sign_in_throttle(&self) -> Option<(u32, Duration)> {
-        self.data.sign_in_throttle()
+        Some(c)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::BrowserCookie;
+    use crate::apps::Adapter;
+    use crate::model::{BrowserCookie, Observation};
 
-    fn cw() -> Chatwoot {
-        Chatwoot::new().expect("the shipped profile loads")
+    fn cw() -> ProfileAdapter {
+        adapter().expect("the shipped profile loads")
     }
 
     fn cookie(name: &str, value: &str) -> BrowserCookie {

@@ -1,87 +1,37 @@
-//! The Rocket.Chat adapter: its shipped profile (`profiles/rocketchat.toml`) for
-//! everything said as data, with the `meteor-ddp` and `sha256-hex` plug-ins; the login
-//! page's flows stay here. Every page fact it relies on lives in [`facts`].
+//! Rocket.Chat: its shipped profile (`profiles/rocketchat.toml`) says everything as data,
+//! with the `meteor-ddp` and `sha256-hex` plug-ins; only the login page's flows are code
+//! here, plugged into the profile adapter. Every page fact it relies on lives in [`facts`].
 
 pub mod facts;
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use chrono::{DateTime, Utc};
 use url::Url;
 
-use super::{Acceptance, Adapter, ApiSignIn, AppId, Fut, RealtimeLink, Target, UiSignIn};
+use super::{AppId, Fut, Target, UiSignIn};
 use crate::browser::BrowserSession;
 use crate::model::{Credential, Observation};
-use crate::profile::Profile;
 use crate::profile::adapter::ProfileAdapter;
 use crate::secret::Secret;
 
-/// The shipped profile, read once.
-pub fn profile() -> anyhow::Result<Arc<Profile>> {
-    static PROFILE: OnceLock<Result<Arc<Profile>, String>> = OnceLock::new();
-    PROFILE
-        .get_or_init(|| {
-            Profile::built_in(
-                std::path::Path::new("profiles/rocketchat.toml"),
-                include_str!("../../../profiles/rocketchat.toml"),
-            )
-            .map(Arc::new)
-            .map_err(|e| e.to_string())
-        })
-        .clone()
-        .map_err(|e| anyhow::anyhow!(e))
+/// The Rocket.Chat adapter: the shipped profile with this page.
+pub fn adapter() -> anyhow::Result<ProfileAdapter> {
+    let profile = crate::profile::shipped::shipped(AppId::RocketChat)?;
+    Ok(ProfileAdapter::new(AppId::RocketChat, profile).with_page(Box::new(Page)))
 }
 
-pub struct RocketChat {
-    data: ProfileAdapter,
-}
-
-impl RocketChat {
-    pub fn new() -> anyhow::Result<Self> {
-        Ok(Self {
-            data: ProfileAdapter::new(AppId::RocketChat, profile()?),
-        })
-    }
-}
+/// Rocket.Chat's login page, user menu and Meteor client storage.
+pub struct Page;
 
 const PAGE_WAIT: Duration = Duration::from_secs(20);
 
-impl Adapter for RocketChat {
-    fn app(&self) -> AppId {
-        AppId::RocketChat
-    }
-
-    fn login_page(&self, t: &Target) -> Url {
-        self.data.login_page(t)
-    }
-
-    fn is_session_cookie(&self, name: &str) -> bool {
-        self.data.is_session_cookie(name)
-    }
-
-    fn credentials_in(&self, obs: &Observation) -> Vec<Credential> {
-        let mut all = self.data.credentials_in(obs);
-        // What the Meteor client was told at login, for the expiry checks.
-        let expires = [&obs.local_storage, &obs.session_storage]
-            .iter()
-            .find_map(|s| s.get(crate::profile::plugins::ddp::STORAGE_TOKEN_EXPIRES))
-            .and_then(|v| crate::profile::plugins::ddp::parse_js_date(v.expose()));
-        for c in &mut all {
-            c.expires_at = expires;
-        }
-        all
-    }
-
-    fn identify<'a>(&'a self, t: &'a Target) -> Fut<'a, String> {
-        self.data.identify(t)
-    }
-
-    fn sign_in_ui<'a>(
+impl super::page::Page for Page {
+    fn sign_in<'a>(
         &'a self,
         t: &'a Target,
         b: &'a BrowserSession,
+        page: Url,
         login: &'a str,
         password: &'a Secret,
     ) -> Fut<'a, UiSignIn> {
@@ -89,7 +39,7 @@ impl Adapter for RocketChat {
             let ui = t.ui();
             let user_field = ui.get(&facts::UI_USERNAME);
             let signed_in = ui.get(&facts::UI_SIGNED_IN);
-            b.goto(&self.login_page(t)).await?;
+            b.goto(&page).await?;
             let which = b
                 .wait_any(&[user_field, signed_in], PAGE_WAIT)
                 .await
@@ -145,7 +95,7 @@ impl Adapter for RocketChat {
         })
     }
 
-    fn is_signed_in_ui<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, bool> {
+    fn is_signed_in<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, bool> {
         Box::pin(async move {
             let ui = t.ui();
             let signed_in = ui.get(&facts::UI_SIGNED_IN);
@@ -172,7 +122,7 @@ impl Adapter for RocketChat {
         })
     }
 
-    fn sign_out_ui<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, ()> {
+    fn sign_out<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, ()> {
         Box::pin(async move {
             let ui = t.ui();
             let menu = ui.get(&facts::UI_USER_MENU);
@@ -197,110 +147,32 @@ impl Adapter for RocketChat {
         })
     }
 
-    fn plant<'a>(
-        &'a self,
-        t: &'a Target,
-        b: &'a BrowserSession,
-        fake: &'a Secret,
-    ) -> Fut<'a, Vec<String>> {
-        self.data.plant(t, b, fake)
-    }
-
-    fn token_link(&self, t: &Target, cred: &Credential) -> Option<Url> {
-        self.data.token_link(t, cred)
-    }
-
-    fn failed_sign_in_block(&self) -> (u32, Duration) {
-        self.data.failed_sign_in_block()
-    }
-
-    fn sign_in_api_claiming<'a>(
-        &'a self,
-        t: &'a Target,
-        login: &'a str,
-        password: &'a Secret,
-        address: Option<&'a str>,
-    ) -> Fut<'a, ApiSignIn> {
-        self.data.sign_in_api_claiming(t, login, password, address)
-    }
-
-    fn who_am_i<'a>(
-        &'a self,
-        t: &'a Target,
-        cred: &'a Credential,
-    ) -> Fut<'a, (crate::probe::Reply, &'static str)> {
-        self.data.who_am_i(t, cred)
-    }
-
-    fn realtime_path(&self) -> &'static str {
-        self.data.realtime_path()
-    }
-
-    fn accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance> {
-        self.data.accepts(t, cred)
-    }
-
-    fn sign_out_api<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, String> {
-        self.data.sign_out_api(t, cred)
-    }
-
-    fn change_password<'a>(
-        &'a self,
-        t: &'a Target,
-        cred: &'a Credential,
-        current: &'a Secret,
-        new: &'a Secret,
-    ) -> Fut<'a, String> {
-        self.data.change_password(t, cred, current, new)
-    }
-
-    fn realtime_accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance> {
-        self.data.realtime_accepts(t, cred)
-    }
-
-    fn realtime_open<'a>(
-        &'a self,
-        t: &'a Target,
-        cred: &'a Credential,
-    ) -> Fut<'a, Box<dyn RealtimeLink>> {
-        self.data.realtime_open(t, cred)
-    }
-
-    fn advertised_expiry<'a>(
-        &'a self,
-        t: &'a Target,
-        cred: &'a Credential,
-        obs: Option<&'a Observation>,
-    ) -> Fut<'a, Vec<(String, DateTime<Utc>)>> {
-        self.data.advertised_expiry(t, cred, obs)
-    }
-
-    fn expiry_slack(&self) -> Duration {
-        self.data.expiry_slack()
-    }
-
-    fn realtime_close_deadline(&self) -> Duration {
-        self.data.realtime_close_deadline()
-    }
-
-    fn new_password(&self) -> Secret {
-        super::strong_password()
+    fn refine(&self, obs: &Observation, found: &mut [Credential]) {
+        // What the Meteor client was told at login, for the expiry checks.
+        let expires = [&obs.local_storage, &obs.session_storage]
+            .iter()
+            .find_map(|s| s.get(crate::profile::plugins::ddp::STORAGE_TOKEN_EXPIRES))
+            .and_then(|v| crate::profile::plugins::ddp::parse_js_date(v.expose()));
+        for c in found.iter_mut() {
+            c.expires_at = expires;
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::apps::Adapter;
     use crate::model::BrowserCookie;
 
-    fn rc() -> RocketChat {
-        RocketChat::new().expect("the shipped profile loads")
+    fn rc() -> ProfileAdapter {
+        adapter().expect("the shipped profile loads")
     }
 
     /// The shipped profile documents the selectors the page code uses.
     #[test]
     fn the_profile_names_the_page_codes_selectors() {
-        let p = profile().unwrap();
+        let p = crate::profile::shipped::shipped(AppId::RocketChat).unwrap();
         let l = &p.login_page;
         assert_eq!(l.user, facts::SEL_USERNAME);
         assert_eq!(l.password, facts::SEL_PASSWORD);
