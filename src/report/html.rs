@@ -56,7 +56,7 @@ struct Count {
 }
 
 struct Cell {
-    label: &'static str,
+    label: String,
     class: &'static str,
     anchor: String,
 }
@@ -100,7 +100,7 @@ struct Mark {
 
 struct ScenarioView {
     anchor: String,
-    label: &'static str,
+    label: String,
     class: &'static str,
     app: &'static str,
     app_name: &'static str,
@@ -231,7 +231,7 @@ fn view(r: &ScenarioResult, index: usize) -> ScenarioView {
     let expected = lines.iter().find_map(|l| expected_by(l));
     ScenarioView {
         anchor: format!("s{index}"),
-        label: r.outcome.label(),
+        label: r.verdict_label(),
         class: class(r.outcome),
         app: r.app.tag(),
         app_name: r.app.name(),
@@ -309,7 +309,7 @@ pub fn render(report: &RunReport) -> Result<String, askama::Error> {
                         .iter()
                         .position(|r| r.app == *app && r.check == *check)
                         .map(|i| Cell {
-                            label: results[i].outcome.label(),
+                            label: results[i].verdict_label(),
                             class: class(results[i].outcome),
                             anchor: format!("s{i}"),
                         })

@@ -19,7 +19,7 @@ pub fn render(report: &RunReport) -> String {
     for r in &report.results {
         md.push_str(&format!(
             "| {} | {} | {} | {} |\n",
-            r.outcome.label(),
+            r.verdict_label(),
             r.app.tag(),
             r.check,
             r.standards()
@@ -28,7 +28,7 @@ pub fn render(report: &RunReport) -> String {
     for r in &report.results {
         md.push_str(&format!(
             "\n## {} · {} ({})\n\n",
-            r.outcome.label(),
+            r.verdict_label(),
             r.name,
             r.app.name()
         ));

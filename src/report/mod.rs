@@ -112,7 +112,32 @@ pub struct CookieSeen {
     pub expires: String,
 }
 
+/// How an evidence line names a `Then` step left out for an application that cannot be
+/// judged on it (a profile without a realtime channel, say).
+pub const NOT_JUDGED: &str = "not judged: ";
+
 impl ScenarioResult {
+    /// The `Then` steps left out of a verdict that was reached on the others.
+    pub fn not_judged(&self) -> Vec<&str> {
+        if !matches!(self.outcome, Outcome::Passed | Outcome::Failed) {
+            return Vec::new();
+        }
+        self.evidence
+            .iter()
+            .filter(|e| e.starts_with(NOT_JUDGED))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The verdict's label, marked when some of its `Then` steps were left out.
+    pub fn verdict_label(&self) -> String {
+        if self.not_judged().is_empty() {
+            self.outcome.label().to_string()
+        } else {
+            format!("{} (partly judged)", self.outcome.label())
+        }
+    }
+
     /// The ASVS/WSTG tags, e.g. `ASVS 3.4.2, WSTG-SESS-02`.
     pub fn standards(&self) -> String {
         self.standard_ids().join(", ")
@@ -218,6 +243,13 @@ impl RunReport {
                     ));
                 }
             }
+            // A verdict reached on some `Then` lines says which it did not judge.
+            for line in r.not_judged() {
+                out.push_str(&format!(
+                    "{:<7}  {:<10}  {:<check_w$}    partly judged: {line}\n",
+                    "", "", ""
+                ));
+            }
         }
         out
     }
@@ -288,6 +320,35 @@ mod tests {
             ..RunReport::default()
         }
         .exit_code()
+    }
+
+    /// A PASS reached without some of its `Then` lines says so wherever it is shown.
+    #[test]
+    fn a_partly_judged_verdict_is_marked() {
+        let mut partly = result(Outcome::Passed);
+        partly.evidence = vec![
+            format!("{NOT_JUDGED}\"And resuming … is rejected\": no realtime channel"),
+            "the browser session is refused".into(),
+        ];
+        let whole = result(Outcome::Passed);
+        assert_eq!(partly.verdict_label(), "PASS (partly judged)");
+        assert_eq!(whole.verdict_label(), "PASS");
+        let mut not_applicable = partly.clone();
+        not_applicable.outcome = Outcome::NotApplicable;
+        assert!(not_applicable.not_judged().is_empty());
+
+        let report = RunReport {
+            results: vec![partly],
+            ..RunReport::default()
+        };
+        let table = report.verdict_table();
+        assert!(
+            table.contains("partly judged: not judged: \"And resuming … is rejected\""),
+            "{table}"
+        );
+        assert!(!table.contains("the browser session is refused"), "{table}");
+        let md = markdown::render(&report);
+        assert!(md.contains("| PASS (partly judged) |"), "{md}");
     }
 
     #[test]

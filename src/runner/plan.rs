@@ -208,7 +208,8 @@ fn scope_for_profile(
                 return Some(why);
             }
             dropped.push(format!(
-                "not judged: \"{} {}\": {why}",
+                "{}\"{} {}\": {why}",
+                crate::report::NOT_JUDGED,
                 st.keyword.trim(),
                 st.value
             ));
