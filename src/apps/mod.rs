@@ -512,21 +512,14 @@ pub fn ui_facts(app: AppId) -> &'static [ui::UiFact] {
 
 /// The adapter for `app`.
 pub fn adapter(app: AppId) -> Option<Arc<dyn Adapter>> {
-    match app {
-        // The shipped profile is checked by the unit tests; it cannot fail at run time.
-        AppId::RocketChat => rocketchat::adapter()
-            .ok()
-            .map(|a| Arc::new(a) as Arc<dyn Adapter>),
-        AppId::Chatwoot => chatwoot::adapter()
-            .ok()
-            .map(|a| Arc::new(a) as Arc<dyn Adapter>),
-        AppId::Profile(_) => {
-            let profile = profile_of(app)?;
-            Some(Arc::new(crate::profile::adapter::ProfileAdapter::new(
-                app, profile,
-            )))
-        }
-    }
+    let profile = match app {
+        // The shipped profiles are checked by the unit tests; they cannot fail at run time.
+        AppId::RocketChat | AppId::Chatwoot => crate::profile::shipped::shipped(app).ok()?,
+        AppId::Profile(_) => profile_of(app)?,
+    };
+    Some(Arc::new(crate::profile::adapter::ProfileAdapter::new(
+        app, profile,
+    )))
 }
 
 /// Judges a replay's answer: 200 accepts; only the application's own refusal (status

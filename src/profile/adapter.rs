@@ -30,7 +30,7 @@ pub struct ProfileAdapter {
     realtime_path: &'static str,
     /// `sign_in.at_once`: sign-ins (page and API) in flight at once.
     sign_ins: Option<Arc<tokio::sync::Semaphore>>,
-    /// A built-in application's page code, where the profile's selectors can't say it.
+    /// `plugins.page`: page code where the profile's selectors can't drive the page.
     page: Option<Box<dyn Page>>,
 }
 
@@ -47,18 +47,16 @@ impl ProfileAdapter {
             .map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
         Self {
             app,
+            page: profile
+                .plugins
+                .page
+                .as_deref()
+                .and_then(crate::apps::page::named),
             profile,
             valid_path,
             realtime_path,
             sign_ins,
-            page: None,
         }
-    }
-
-    /// Drives the login page with `page` instead of the profile's selectors.
-    pub fn with_page(mut self, page: Box<dyn Page>) -> Self {
-        self.page = Some(page);
-        self
     }
 
     fn client<'a>(&'a self, t: &'a Target) -> ProfileClient<'a> {

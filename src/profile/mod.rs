@@ -124,7 +124,7 @@ mod tests {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/rocketchat.toml"),
         )
         .expect("profiles/rocketchat.toml");
-        let cases: [(&str, &str, &[&str]); 4] = [
+        let cases: [(&str, &str, &[&str]); 5] = [
             (
                 "X-User-Id: {user_id}",
                 "X-User-Id: {userid}",
@@ -139,6 +139,11 @@ mod tests {
                 "password_proof = \"sha256-hex\"",
                 "password_proof = \"md5\"",
                 &["`plugins.password_proof`", "sha256-hex"],
+            ),
+            (
+                "page = \"rocketchat-login\"",
+                "page = \"rocketchat\"",
+                &["`plugins.page`", "rocketchat-login, chatwoot-login"],
             ),
             (
                 "\"currentPassword\": \"{old}\"}}",

@@ -73,6 +73,9 @@ pub struct Plugins {
     /// How `{old}` is sent in the password change: `sha256-hex` (Rocket.Chat's
     /// `currentPassword`). Without it, as typed.
     pub password_proof: Option<String>,
+    /// Page code for a login page the `[login_page]` selectors cannot drive:
+    /// `rocketchat-login` or `chatwoot-login`. Without it, the selectors drive the page.
+    pub page: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,6 +110,8 @@ pub const REALTIME_PLUGINS: &[&str] = &["meteor-ddp", "actioncable-room"];
 pub const SERVER_SESSION_PLUGINS: &[&str] = &["rails-cookie"];
 /// The password proofs this build knows, for `plugins.password_proof`.
 pub const PASSWORD_PROOFS: &[&str] = &["sha256-hex"];
+/// The page plug-ins this build knows, for `plugins.page`.
+pub const PAGE_PLUGINS: &[&str] = &["rocketchat-login", "chatwoot-login"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -804,6 +809,14 @@ impl Profile {
                 PASSWORD_PROOFS.contains(&p.as_str()),
                 "plugins.password_proof",
                 &format!("one of {}", PASSWORD_PROOFS.join(", ")),
+                p,
+            )?;
+        }
+        if let Some(p) = &self.plugins.page {
+            v.require(
+                PAGE_PLUGINS.contains(&p.as_str()),
+                "plugins.page",
+                &format!("one of {}", PAGE_PLUGINS.join(", ")),
                 p,
             )?;
         }

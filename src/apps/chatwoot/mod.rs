@@ -12,17 +12,10 @@ use chrono::Utc;
 use serde_json::json;
 use url::Url;
 
-use super::{AppId, Fut, Target, UiSignIn};
+use super::{Fut, Target, UiSignIn};
 use crate::browser::BrowserSession;
 use crate::model::Credential;
-use crate::profile::adapter::ProfileAdapter;
 use crate::secret::Secret;
-
-/// The Chatwoot adapter: the shipped profile with this page.
-pub fn adapter() -> anyhow::Result<ProfileAdapter> {
-    let profile = crate::profile::shipped::shipped(AppId::Chatwoot)?;
-    Ok(ProfileAdapter::new(AppId::Chatwoot, profile).with_page(Box::new(Page)))
-}
 
 /// Chatwoot's login page, profile menu and the dashboard's session cookie.
 pub struct Page;
@@ -234,10 +227,14 @@ impl super::page::Page for Page {
 mod tests {
     use super::*;
     use crate::apps::Adapter;
+    use crate::apps::AppId;
     use crate::model::{BrowserCookie, Observation};
+    use crate::profile::adapter::ProfileAdapter;
 
     fn cw() -> ProfileAdapter {
-        adapter().expect("the shipped profile loads")
+        let profile =
+            crate::profile::shipped::shipped(AppId::Chatwoot).expect("the shipped profile loads");
+        ProfileAdapter::new(AppId::Chatwoot, profile)
     }
 
     fn cookie(name: &str, value: &str) -> BrowserCookie {

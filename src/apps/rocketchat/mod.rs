@@ -9,17 +9,10 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use url::Url;
 
-use super::{AppId, Fut, Target, UiSignIn};
+use super::{Fut, Target, UiSignIn};
 use crate::browser::BrowserSession;
 use crate::model::{Credential, Observation};
-use crate::profile::adapter::ProfileAdapter;
 use crate::secret::Secret;
-
-/// The Rocket.Chat adapter: the shipped profile with this page.
-pub fn adapter() -> anyhow::Result<ProfileAdapter> {
-    let profile = crate::profile::shipped::shipped(AppId::RocketChat)?;
-    Ok(ProfileAdapter::new(AppId::RocketChat, profile).with_page(Box::new(Page)))
-}
 
 /// Rocket.Chat's login page, user menu and Meteor client storage.
 pub struct Page;
@@ -163,10 +156,14 @@ impl super::page::Page for Page {
 mod tests {
     use super::*;
     use crate::apps::Adapter;
+    use crate::apps::AppId;
     use crate::model::BrowserCookie;
+    use crate::profile::adapter::ProfileAdapter;
 
     fn rc() -> ProfileAdapter {
-        adapter().expect("the shipped profile loads")
+        let profile =
+            crate::profile::shipped::shipped(AppId::RocketChat).expect("the shipped profile loads");
+        ProfileAdapter::new(AppId::RocketChat, profile)
     }
 
     /// The shipped profile documents the selectors the page code uses.
