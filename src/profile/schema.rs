@@ -742,12 +742,7 @@ impl Profile {
             }
         }
         if let Some(r) = &self.plugins.realtime {
-            v.require(
-                REALTIME_PLUGINS.contains(&r.plugin.as_str()),
-                "plugins.realtime.plugin",
-                &format!("one of {}", REALTIME_PLUGINS.join(", ")),
-                &r.plugin,
-            )?;
+            v.one_of("plugins.realtime.plugin", REALTIME_PLUGINS, &r.plugin)?;
             v.path("plugins.realtime.path", &r.path)?;
         }
         if let Some(r) = &self.plugins.realtime {
@@ -765,10 +760,9 @@ impl Profile {
             )?;
         }
         if let Some(s) = &self.plugins.server_session {
-            v.require(
-                SERVER_SESSION_PLUGINS.contains(&s.plugin.as_str()),
+            v.one_of(
                 "plugins.server_session.plugin",
-                &format!("one of {}", SERVER_SESSION_PLUGINS.join(", ")),
+                SERVER_SESSION_PLUGINS,
                 &s.plugin,
             )?;
         }
@@ -805,20 +799,10 @@ impl Profile {
             v.distinct("long_lived", &l.accepted, &l.refused)?;
         }
         if let Some(p) = &self.plugins.password_proof {
-            v.require(
-                PASSWORD_PROOFS.contains(&p.as_str()),
-                "plugins.password_proof",
-                &format!("one of {}", PASSWORD_PROOFS.join(", ")),
-                p,
-            )?;
+            v.one_of("plugins.password_proof", PASSWORD_PROOFS, p)?;
         }
         if let Some(p) = &self.plugins.page {
-            v.require(
-                PAGE_PLUGINS.contains(&p.as_str()),
-                "plugins.page",
-                &format!("one of {}", PAGE_PLUGINS.join(", ")),
-                p,
-            )?;
+            v.one_of("plugins.page", PAGE_PLUGINS, p)?;
         }
         for (id, why) in &self.checks.skip {
             v.require(
@@ -862,6 +846,16 @@ impl Checker<'_> {
         } else {
             Err(self.invalid(key, expected, found))
         }
+    }
+
+    /// A plug-in name this build knows.
+    fn one_of(&self, key: &str, known: &[&str], found: &str) -> Result<(), ProfileError> {
+        self.require(
+            known.contains(&found),
+            key,
+            &format!("one of {}", known.join(", ")),
+            found,
+        )
     }
 
     fn path(&self, key: &str, path: &str) -> Result<(), ProfileError> {

@@ -117,9 +117,10 @@ pub struct CookieSeen {
 pub const NOT_JUDGED: &str = "not judged: ";
 
 impl ScenarioResult {
-    /// The `Then` steps left out of a verdict that was reached on the others.
+    /// The `Then` steps left out of a PASS that was reached on the others. (A finding
+    /// stands on the step that failed, whatever was left out.)
     pub fn not_judged(&self) -> Vec<&str> {
-        if !matches!(self.outcome, Outcome::Passed | Outcome::Failed) {
+        if self.outcome != Outcome::Passed {
             return Vec::new();
         }
         self.evidence
@@ -333,9 +334,11 @@ mod tests {
         let whole = result(Outcome::Passed);
         assert_eq!(partly.verdict_label(), "PASS (partly judged)");
         assert_eq!(whole.verdict_label(), "PASS");
-        let mut not_applicable = partly.clone();
-        not_applicable.outcome = Outcome::NotApplicable;
-        assert!(not_applicable.not_judged().is_empty());
+        for outcome in [Outcome::Failed, Outcome::NotApplicable] {
+            let mut other = partly.clone();
+            other.outcome = outcome;
+            assert_eq!(other.verdict_label(), outcome.label());
+        }
 
         let report = RunReport {
             results: vec![partly],
