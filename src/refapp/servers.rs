@@ -268,19 +268,40 @@ pub async fn postgres(open: bool) -> anyhow::Result<(Server, Store)> {
             Command::new(bin)
         }
     };
+    let pw = crate::secret::random_hex(16);
+    std::fs::write(dir.join("pw"), &pw)?;
+    // initdb takes seconds: on the blocking pool, so the reference targets and checks that
+    // share this runtime (the self-check's concurrent runs) keep answering meanwhile.
+    let (init, data) = (run_as(&initdb), dir.clone());
+    tokio::task::spawn_blocking(move || init_data_dir(init, &data, as_root, open))
+        .await
+        .context("initdb did not finish")??;
+    let mut cmd = run_as(&postgres);
+    cmd.arg("-D")
+        .arg(dir.join("data"))
+        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+        .arg("-c")
+        .arg(format!("unix_socket_directories={}", dir.display()))
+        .args(["-c", "fsync=off"]);
+    let server = spawn("postgres", cmd, port, dir)?;
+    let s = Store::parse(&format!("postgres://127.0.0.1:{port}")).map_err(anyhow::Error::msg)?;
+    wait_ready(&server, async || answers(&s, !open).await).await?;
+    Ok((server, s))
+}
+
+/// `chown` (as root) and `initdb` for a fresh data directory in `dir`; blocks.
+fn init_data_dir(mut initdb: Command, dir: &Path, as_root: bool, open: bool) -> anyhow::Result<()> {
     if as_root {
         let status = Command::new("chown")
             .args(["-R", "postgres:postgres"])
-            .arg(&dir)
+            .arg(dir)
             .status()?;
         if !status.success() {
             bail!("cannot hand {} to the postgres user", dir.display());
         }
     }
-    let pw = crate::secret::random_hex(16);
-    std::fs::write(dir.join("pw"), &pw)?;
     let auth = if open { "trust" } else { "scram-sha-256" };
-    let out = run_as(&initdb)
+    let out = initdb
         .arg("-D")
         .arg(dir.join("data"))
         .args([
@@ -304,17 +325,7 @@ pub async fn postgres(open: bool) -> anyhow::Result<(Server, Store)> {
                 .unwrap_or_default()
         );
     }
-    let mut cmd = run_as(&postgres);
-    cmd.arg("-D")
-        .arg(dir.join("data"))
-        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
-        .arg("-c")
-        .arg(format!("unix_socket_directories={}", dir.display()))
-        .args(["-c", "fsync=off"]);
-    let server = spawn("postgres", cmd, port, dir)?;
-    let s = Store::parse(&format!("postgres://127.0.0.1:{port}")).map_err(anyhow::Error::msg)?;
-    wait_ready(&server, async || answers(&s, !open).await).await?;
-    Ok((server, s))
+    Ok(())
 }
 
 #[cfg(test)]
