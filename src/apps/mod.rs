@@ -324,9 +324,7 @@ pub trait Adapter: Send + Sync {
     /// The planted token as the application would read it back: `fake` with whatever
     /// else [`Adapter::plant`] wrote beside it, or else the real session's other parts.
     fn planted_credential(&self, fake: &Secret, real: &Credential) -> Credential {
-        let mut c = Credential::new(fake.clone(), "planted before sign-in");
-        c.parts = real.parts.clone();
-        c
+        planted_beside(fake, real)
     }
 
     /// A link that would sign a browser in with `cred`, if the application has such links.
@@ -508,6 +506,14 @@ pub fn ui_facts(app: AppId) -> &'static [ui::UiFact] {
         AppId::Chatwoot => chatwoot::facts::UI,
         AppId::Profile(_) => &[],
     }
+}
+
+/// A planted token with the real session's other parts, as the application reads it back
+/// when nothing else was planted beside it.
+pub fn planted_beside(fake: &Secret, real: &Credential) -> Credential {
+    let mut c = Credential::new(fake.clone(), "planted before sign-in");
+    c.parts = real.parts.clone();
+    c
 }
 
 /// The adapter for `app`.

@@ -367,16 +367,10 @@ impl Adapter for ProfileAdapter {
     }
 
     fn planted_credential(&self, fake: &Secret, real: &Credential) -> Credential {
-        if let Some(c) = self
-            .page
+        self.page
             .as_ref()
             .and_then(|p| p.planted_credential(fake, real))
-        {
-            return c;
-        }
-        let mut c = Credential::new(fake.clone(), "planted before sign-in");
-        c.parts = real.parts.clone();
-        c
+            .unwrap_or_else(|| crate::apps::planted_beside(fake, real))
     }
 
     fn token_link(&self, t: &Target, cred: &Credential) -> Option<Url> {

@@ -96,12 +96,20 @@ pub async fn sign_in(
     })
 }
 
+/// `state_script` once the page has loaded: `'out'` where it returned nothing, and
+/// `signed_in` (a JavaScript value) where it said `'in'`.
+fn settled_script(page: &LoginPage, signed_in: &str) -> String {
+    format!(
+        "if (document.readyState !== 'complete') return null; {} ",
+        state_script(page)
+            .replace("return null;", "return 'out';")
+            .replace("return 'in';", &format!("return {signed_in};"))
+    )
+}
+
 /// Whether the page shows the profile's signed-in signal once it has settled.
 pub async fn is_signed_in(b: &BrowserSession, page: &LoginPage) -> anyhow::Result<bool> {
-    let script = format!(
-        "if (document.readyState !== 'complete') return null; {} ",
-        state_script(page).replace("return null;", "return 'out';")
-    );
+    let script = settled_script(page, "'in'");
     // Give a page that signs in by script (a token link) a moment to do so.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
@@ -120,12 +128,8 @@ pub async fn is_signed_in(b: &BrowserSession, page: &LoginPage) -> anyhow::Resul
 /// A click only starts the sign-out: judging the old credential before the application
 /// has handled it would report a race as a finding.
 pub async fn wait_signed_out(b: &BrowserSession, page: &LoginPage) -> anyhow::Result<()> {
-    let script = format!(
-        "if (document.readyState !== 'complete') return null; {} ",
-        state_script(page)
-            .replace("return null;", "return 'out';")
-            .replace("return 'in';", "return null;")
-    );
+    // A page still signed in is "not yet": the poll goes on.
+    let script = settled_script(page, "null");
     b.poll_js(&script, PAGE_WAIT).await.with_context(|| {
         format!(
             "after the sign-out clicks the page still showed a signed-in session {} s later",
