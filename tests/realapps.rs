@@ -21,10 +21,7 @@ fn root() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    sessiondrill::loopback::free_port().expect("a free loopback port")
 }
 
 /// A running app, stopped by PID when dropped (also when an assertion fails).

@@ -65,8 +65,8 @@ impl Driver {
             BrowserError::DriverStart(format!("cannot create {}: {e}", workdir.display()))
         })?;
         let browser_binary = Some(pdeathsig_wrapper(&workdir, &chromium).unwrap_or(chromium));
-        let port =
-            free_port().map_err(|e| BrowserError::DriverStart(format!("no free port: {e}")))?;
+        let port = crate::loopback::free_port()
+            .map_err(|e| BrowserError::DriverStart(format!("no free port: {e}")))?;
         let log = workdir.join("chromedriver.log");
         let log_file =
             std::fs::File::create(&log).map_err(|e| BrowserError::DriverStart(e.to_string()))?;
@@ -203,11 +203,6 @@ fn find_binary(env_var: &str, names: &[&str], fallbacks: &[&str]) -> Option<Path
         }
     }
     fallbacks.iter().map(PathBuf::from).find(|p| p.is_file())
-}
-
-fn free_port() -> std::io::Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
 }
 
 /// The number of browser sessions a Selenium Grid offers (its nodes' slots), from its

@@ -3,7 +3,7 @@
 //! open and once locked. Each runs from its own temporary directory on a loopback port,
 //! is killed by PID when dropped (and on Ctrl-C), and dies with this process.
 
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -41,9 +41,7 @@ impl std::fmt::Debug for Server {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-        .local_addr()?
-        .port())
+    crate::loopback::free_port().context("no free loopback port")
 }
 
 fn workdir(name: &str) -> anyhow::Result<PathBuf> {
@@ -248,7 +246,6 @@ pub async fn postgres(open: bool) -> anyhow::Result<(Server, Store)> {
         .filter(|p| p.is_file())
         .map_or_else(|| program("postgres", BINS), Ok)?;
     let dir = workdir("postgres")?;
-    let port = free_port()?;
     // SAFETY: getuid has no preconditions.
     let as_root = unsafe { libc::getuid() } == 0;
     let run_as = |bin: &Path| {
@@ -276,6 +273,8 @@ pub async fn postgres(open: bool) -> anyhow::Result<(Server, Store)> {
     tokio::task::spawn_blocking(move || init_data_dir(init, &data, as_root, open))
         .await
         .context("initdb did not finish")??;
+    // Picked after initdb, so the seconds it takes are not a window for the port to go.
+    let port = free_port()?;
     let mut cmd = run_as(&postgres);
     cmd.arg("-D")
         .arg(dir.join("data"))
