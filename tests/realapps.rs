@@ -415,6 +415,8 @@ fn scripts_refuse_bad_usage_at_once() {
 
 mod node_red {
     use super::*;
+    use sessiondrill::probe::ws::ws_url;
+    use sessiondrill::probe::{JsonSocket, Received};
 
     pub const SCRIPT: &str = "ci/apps/node-red";
     pub const USER: &str = "admin";
@@ -454,6 +456,30 @@ mod node_red {
             .as_str()
             .expect("access_token")
             .to_string()
+    }
+
+    /// The editor's websocket (`/comms`) after `{auth: token}`: the socket and the server's
+    /// answer, "ok" or "fail" (editor/comms.js `handleAuthPacket`).
+    pub async fn comms(base: &str, token: &str) -> (JsonSocket, String) {
+        let url = ws_url(&base.parse().expect("url"), "/comms");
+        let mut ws = JsonSocket::connect(&url, false, &[])
+            .await
+            .expect("connect to /comms");
+        ws.send(&serde_json::json!({ "auth": token }))
+            .await
+            .expect("send the auth packet");
+        let answer = match ws
+            .recv_until(
+                Duration::from_secs(10),
+                |m| m.get("auth").is_some(),
+                |_| None,
+            )
+            .await
+        {
+            Received::Message(m) => m["auth"].as_str().expect("a string").to_string(),
+            other => panic!("no auth answer on /comms: {other:?}"),
+        };
+        (ws, answer)
     }
 
     /// Whether the admin API answers this bearer token: 200, or 401 for a refusal.
@@ -500,6 +526,8 @@ async fn node_red_default_tokens_behave_as_documented() {
 
     // Sign-out revokes the token it names, and only that one.
     assert!(node_red::accepted(&c, &base, &first).await, "baseline");
+    let (open, answer) = node_red::comms(&base, &first).await;
+    assert_eq!(answer, "ok", "the editor's websocket takes the token");
     let r = c
         .post(format!("{base}auth/revoke"))
         .bearer_auth(&first)
@@ -509,6 +537,24 @@ async fn node_red_default_tokens_behave_as_documented() {
         .expect("POST /auth/revoke");
     assert_eq!(r.status(), 200);
     assert!(!node_red::accepted(&c, &base, &first).await, "revoked");
+    let (ws, answer) = node_red::comms(&base, &first).await;
+    ws.close().await;
+    assert_eq!(answer, "fail", "a new websocket refuses the revoked token");
+    // A connection authenticated before the revocation is not ended by it (only expiry
+    // ends open connections): nothing arrives on it within a second.
+    let mut open = open;
+    let after = open
+        .recv_until(
+            Duration::from_secs(1),
+            |m| m.get("auth").is_some(),
+            |_| None,
+        )
+        .await;
+    assert!(
+        matches!(after, sessiondrill::probe::Received::TimedOut),
+        "{after:?}"
+    );
+    open.close().await;
     assert!(
         node_red::accepted(&c, &base, &second).await,
         "others live on"
@@ -531,6 +577,8 @@ async fn node_red_token_lifetime_follows_its_settings() {
     assert_eq!(status, 200);
     assert_eq!(body["expires_in"], 3);
     let token = body["access_token"].as_str().expect("token").to_string();
+    let (mut open, answer) = node_red::comms(&base, &token).await;
+    assert_eq!(answer, "ok");
     let started = Instant::now();
     let mut refused_at = None;
     while started.elapsed() < Duration::from_secs(8) {
@@ -545,6 +593,23 @@ async fn node_red_token_lifetime_follows_its_settings() {
         at >= Duration::from_secs(2),
         "accepted until near its expiry: {at:?}"
     );
+    // Expiry ends open connections too: `{auth: "fail"}`, then the close, once the expiry
+    // timer (expiry plus 5 s grace) fires.
+    let ended = open
+        .recv_until(
+            Duration::from_secs(12),
+            |m| m.get("auth").is_some(),
+            |_| None,
+        )
+        .await;
+    let ended_at = started.elapsed();
+    match ended {
+        sessiondrill::probe::Received::Message(m) => assert_eq!(m["auth"], "fail", "{m}"),
+        sessiondrill::probe::Received::Closed(_) => {}
+        other => panic!("the open connection outlived the session: {other:?}"),
+    }
+    assert!(ended_at >= Duration::from_secs(2), "{ended_at:?}");
+    open.close().await;
 }
 
 /// The shipped profiles drive the same apps over raw HTTP: sign-in (Django's form with
@@ -831,6 +896,8 @@ mod init_profile {
             .as_str()
             .expect("access_token")
             .to_string();
+        // The whole grant answer is stored: its lifetime beside the token.
+        assert_eq!(stored["expires_in"], 604_800, "{}", stored["token_type"]);
         b.close().await;
         let (c, link_base) = (client(), app.url.clone());
         assert!(
@@ -1041,6 +1108,8 @@ mod suite_on_profiles {
             let app = node_red::start(&format!("node-red-suite-{name}"), env);
             let out = run_suite(&app, "node-red.toml", "node-red", node_red::USER);
             compare(&out, "app-node-red", &format!("node-red-{name}.tsv"));
+            // The realtime steps run through the `node-red-comms` plug-in, not left out.
+            assert!(!out.contains("has no realtime channel"), "{out}");
         }
     }
 }

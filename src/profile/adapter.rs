@@ -110,11 +110,11 @@ impl ProfileAdapter {
             }
         };
         // Web storage first: a script-kept token is what the page itself sends. A JSON
-        // cookie carries its parts beside the token.
+        // cookie or storage value carries its parts and expiry beside the token.
         let mut found: Vec<(String, String, Option<serde_json::Value>)> = Vec::new();
         for key in &c.storage {
-            if let Some((v, place)) = storage_value(obs, key) {
-                found.push((v, place, None));
+            if let Some((v, place, json)) = storage_value(obs, key) {
+                found.push((v, place, json));
             }
         }
         for name in c.present.cookie.iter().chain(&c.cookies) {
@@ -139,7 +139,7 @@ impl ProfileAdapter {
             let value = spec
                 .storage
                 .iter()
-                .find_map(|k| storage_value(obs, k).map(|(v, _)| v))
+                .find_map(|k| storage_value(obs, k).map(|(v, _, _)| v))
                 .or_else(|| {
                     spec.cookies.iter().find_map(|n| {
                         obs.cookies
@@ -182,9 +182,7 @@ impl ProfileAdapter {
                 cred.expires_at = c
                     .expiry
                     .as_ref()
-                    .and_then(|e| e.beside.as_deref())
-                    .and_then(beside)
-                    .and_then(|s| super::client::epoch_seconds(&s));
+                    .and_then(|e| e.at(&beside(e.beside.as_deref()?)?, obs.taken_at));
             }
             out.push(cred);
         }
@@ -204,24 +202,26 @@ fn cred_place(c: &Credential) -> String {
 }
 
 /// The value a storage key holds (inside its JSON when the key says so) and its place.
-fn storage_value(obs: &Observation, key: &super::schema::StorageKey) -> Option<(String, String)> {
+/// The token a storage key holds, where, and the stored JSON when the token is inside it.
+fn storage_value(
+    obs: &Observation,
+    key: &super::schema::StorageKey,
+) -> Option<(String, String, Option<serde_json::Value>)> {
     let (store, label) = if key.session {
         (&obs.session_storage, "sessionStorage")
     } else {
         (&obs.local_storage, "localStorage")
     };
     let raw = store.get(&key.key)?;
-    let value = match &key.json {
-        Some(path) => serde_json::from_str::<serde_json::Value>(raw.expose())
-            .ok()
-            .and_then(|v| {
-                json_at(&v, path)
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string)
-            }),
-        None => Some(raw.expose().to_string()),
-    }?;
-    (!value.is_empty()).then(|| (value, format!("{label} {}", key.key)))
+    let (value, json) = match &key.json {
+        Some(path) => {
+            let j = serde_json::from_str::<serde_json::Value>(raw.expose()).ok()?;
+            let token = json_at(&j, path)?.as_str()?.to_string();
+            (token, Some(j))
+        }
+        None => (raw.expose().to_string(), None),
+    };
+    (!value.is_empty()).then(|| (value, format!("{label} {}", key.key), json))
 }
 
 impl Adapter for ProfileAdapter {
@@ -466,6 +466,7 @@ impl Adapter for ProfileAdapter {
         Box::pin(async move {
             match self.realtime()? {
                 ("meteor-ddp", path) => super::plugins::ddp::accepts(t, path, c).await,
+                ("node-red-comms", path) => super::plugins::comms::accepts(t, path, c).await,
                 ("actioncable-room", path) => {
                     super::plugins::cable::accepts(t, path, self.cable_channel(), c).await
                 }
@@ -482,6 +483,7 @@ impl Adapter for ProfileAdapter {
         Box::pin(async move {
             match self.realtime()? {
                 ("meteor-ddp", path) => super::plugins::ddp::open(t, path, c).await,
+                ("node-red-comms", path) => super::plugins::comms::open(t, path, c).await,
                 ("actioncable-room", path) => {
                     super::plugins::cable::open(t, path, self.cable_channel(), c).await
                 }

@@ -77,15 +77,6 @@ fn scalar(v: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// Epoch seconds, as text or a JSON number.
-pub fn epoch_seconds(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    s.trim()
-        .trim_matches('"')
-        .parse::<i64>()
-        .ok()
-        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-}
-
 /// `v` as the inside of a JSON string.
 fn json_quote(v: &str) -> String {
     let q = serde_json::Value::String(v.to_string()).to_string();
@@ -341,8 +332,13 @@ impl ProfileClient<'_> {
                 cred.parts.insert(intern(name), Secret::new(v));
             }
         }
-        if let Some(h) = c.expiry.as_ref().and_then(|e| e.header.as_ref()) {
-            cred.expires_at = r.header(h).and_then(epoch_seconds);
+        if let Some(e) = &c.expiry {
+            let raw = match (&e.header, &e.json) {
+                (Some(h), _) => r.header(h).map(str::to_string),
+                (_, Some(p)) => body.as_ref().and_then(|b| json_at(b, p)).and_then(scalar),
+                _ => None,
+            };
+            cred.expires_at = raw.and_then(|v| e.at(&v, cred.obtained_at));
         }
         if let (Some(u), Some(b)) = (&c.user, &body)
             && let Some(user) = json_at(b, &u.sign_in)

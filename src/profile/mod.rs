@@ -133,7 +133,10 @@ mod tests {
             (
                 "plugin = \"meteor-ddp\"",
                 "plugin = \"meteor\"",
-                &["`plugins.realtime.plugin`", "meteor-ddp, actioncable-room"],
+                &[
+                    "`plugins.realtime.plugin`",
+                    "meteor-ddp, actioncable-room, node-red-comms",
+                ],
             ),
             (
                 "password_proof = \"sha256-hex\"",

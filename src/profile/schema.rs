@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use regex::Regex;
 use serde::Deserialize;
 
@@ -66,7 +67,8 @@ pub struct LongLived {
 #[serde(deny_unknown_fields)]
 pub struct Plugins {
     /// The realtime channel: `meteor-ddp` (Meteor's DDP `login {resume}` on a websocket)
-    /// or `actioncable-room` (an ActionCable subscription identified by the pubsub token).
+    /// `actioncable-room` (an ActionCable subscription identified by the pubsub token) or
+    /// `node-red-comms` (Node-RED's editor websocket, `{auth: token}`).
     pub realtime: Option<Realtime>,
     /// The server framework's own session cookie: `rails-cookie` (Rails 7 encrypted cookies).
     pub server_session: Option<ServerSession>,
@@ -105,7 +107,7 @@ pub struct ServerSession {
 }
 
 /// The plug-ins this build knows, for `plugins.realtime.plugin`.
-pub const REALTIME_PLUGINS: &[&str] = &["meteor-ddp", "actioncable-room"];
+pub const REALTIME_PLUGINS: &[&str] = &["meteor-ddp", "actioncable-room", "node-red-comms"];
 /// The server-session plug-ins this build knows.
 pub const SERVER_SESSION_PLUGINS: &[&str] = &["rails-cookie"];
 /// The password proofs this build knows, for `plugins.password_proof`.
@@ -266,14 +268,30 @@ pub struct CredentialSpec {
     pub present: Present,
 }
 
-/// The advertised expiry: a header of the sign-in answer, or a field beside the token in
-/// a JSON cookie; `name` is how evidence names it.
+/// The advertised expiry: a header or a JSON field of the sign-in answer, and a field
+/// beside the token in a JSON cookie or storage value; `name` is how evidence names it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expiry {
     pub header: Option<String>,
+    pub json: Option<String>,
     pub beside: Option<String>,
+    /// Seconds from when the credential was seen (OAuth's `expires_in`), not epoch seconds.
+    #[serde(default)]
+    pub relative: bool,
     pub name: String,
+}
+
+impl Expiry {
+    /// The instant `raw` (text or a JSON number) names, for a credential seen at `seen`.
+    pub fn at(&self, raw: &str, seen: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let n = raw.trim().trim_matches('"').parse::<i64>().ok()?;
+        if self.relative {
+            seen.checked_add_signed(chrono::TimeDelta::try_seconds(n)?)
+        } else {
+            DateTime::from_timestamp(n, 0)
+        }
+    }
 }
 
 /// The user object: at `sign_in` (a dotted path) in the sign-in answer, and the whole
@@ -297,7 +315,7 @@ pub struct UserObject {
 pub struct PartSpec {
     pub json: Option<String>,
     pub header: Option<String>,
-    /// A field beside the token in a JSON cookie (`credential.cookie_json`).
+    /// A field beside the token in a JSON cookie (`credential.cookie_json`) or storage value.
     pub beside: Option<String>,
     #[serde(default)]
     pub storage: Vec<StorageKey>,
@@ -771,9 +789,10 @@ impl Profile {
         }
         if let Some(e) = &self.credential.expiry {
             v.require(
-                e.header.is_some() || e.beside.is_some(),
+                (e.header.is_some() || e.json.is_some() || e.beside.is_some())
+                    && !(e.header.is_some() && e.json.is_some()),
                 "credential.expiry",
-                "`header` or `beside`",
+                "`header` or `json` (the sign-in answer), and/or `beside` (a JSON cookie or storage value)",
                 "",
             )?;
         }
@@ -945,5 +964,28 @@ impl Checker<'_> {
             "an accepted and a refused answer that differ in status, `location` or `body`",
             &format!("both allow status {shared:?}"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_is_epoch_seconds_or_seconds_from_when_seen() {
+        let seen = DateTime::from_timestamp(1_000, 0).expect("an instant");
+        let mut e = Expiry {
+            header: None,
+            json: Some("expires_in".into()),
+            beside: None,
+            relative: false,
+            name: "x".into(),
+        };
+        assert_eq!(e.at("2000", seen), DateTime::from_timestamp(2_000, 0));
+        assert_eq!(e.at("\"2000\"", seen), DateTime::from_timestamp(2_000, 0));
+        e.relative = true;
+        assert_eq!(e.at("15", seen), DateTime::from_timestamp(1_015, 0));
+        assert_eq!(e.at("soon", seen), None);
+        assert_eq!(e.at(&i64::MAX.to_string(), seen), None);
     }
 }

@@ -202,10 +202,20 @@ fn scope_for_profile(
         return Some(why);
     }
     let mut dropped = Vec::new();
-    for st in &s.steps {
+    // A scenario's first `Then` says what its check judges; the lines after it judge the
+    // same thing on further channels. Without that first line the check does not apply,
+    // whatever else the profile could still judge.
+    let first_then = s
+        .steps
+        .iter()
+        .position(|st| st.ty == gherkin::StepType::Then);
+    for (i, st) in s.steps.iter().enumerate() {
         if let Some(why) = scope::lacks(&profile, &st.value) {
             if st.ty != gherkin::StepType::Then && !scope::on_channel(&st.value) {
                 return Some(why);
+            }
+            if Some(i) == first_then {
+                return Some(format!("{why}, and that is what this check judges"));
             }
             dropped.push(format!(
                 "{}\"{} {}\": {why}",
@@ -871,7 +881,7 @@ mod tests {
         let app = crate::apps::register_profile(profile);
         let both = "\n    @rocketchat\n    Examples:\n      | app |\n      | rocketchat |\n\n    @chatwoot\n    Examples:\n      | app |\n      | chatwoot |\n";
         let feature = format!(
-            "Feature: f\n  @check-out\n  Scenario Outline: out (<app>)\n    Given I am signed in through the API\n    When I sign out through the API\n    Then the API session is rejected by the API\n    And resuming the API session over the realtime channel is rejected\n{both}\n  @check-pw @destructive\n  Scenario Outline: pw (<app>)\n    Given I am signed in through the API\n    When I change the password using the API session\n    Then the API session is rejected by the API\n{both}"
+            "Feature: f\n  @check-out\n  Scenario Outline: out (<app>)\n    Given I am signed in through the API\n    When I sign out through the API\n    Then the API session is rejected by the API\n    And resuming the API session over the realtime channel is rejected\n{both}\n  @check-pw @destructive\n  Scenario Outline: pw (<app>)\n    Given I am signed in through the API\n    When I change the password using the API session\n    Then the API session is rejected by the API\n{both}\n  @check-ll\n  Scenario Outline: ll (<app>)\n    Given I am signed in through the API\n    When I sign out through the API\n    Then the API session's long-lived credentials are rejected by the API\n    And the API session is rejected by the API\n{both}"
         );
         let dir = std::env::temp_dir().join(format!("sessiondrill-profile-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -898,12 +908,21 @@ mod tests {
         assert_eq!(run[0].steps.len(), 3, "the realtime step is left out");
         let note = planned.notes.values().flatten().collect::<Vec<_>>();
         assert!(note[0].contains("realtime channel"), "{note:?}");
-        assert_eq!(planned.not_applicable.len(), 1);
+        assert_eq!(planned.not_applicable.len(), 2);
         let na = &planned.not_applicable[0];
         assert_eq!(na.outcome, Outcome::NotApplicable);
         assert!(
             na.message.as_deref().unwrap().contains("password change"),
             "{na:?}"
+        );
+        // What the check judges is on a channel the profile lacks: not applicable, even
+        // though a later line could run.
+        let ll = &planned.not_applicable[1];
+        assert_eq!(ll.outcome, Outcome::NotApplicable);
+        let why = ll.message.as_deref().unwrap();
+        assert!(
+            why.contains("long-lived") && why.contains("what this check judges"),
+            "{ll:?}"
         );
     }
 

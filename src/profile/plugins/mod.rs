@@ -4,6 +4,7 @@
 //! still ends in an error rather than agreeing with itself.
 
 pub mod cable;
+pub mod comms;
 pub mod ddp;
 pub mod rails;
 
