@@ -1012,10 +1012,29 @@ mod suite_on_profiles {
     }
 
     fn run_suite(app: &App, profile: &str, name: &str, user: &str) -> String {
+        run_tagged(
+            app,
+            profile,
+            name,
+            user,
+            &format!("@app-{name} and not @check-token-strength"),
+            &[0, 1],
+        )
+    }
+
+    /// The suite's console output for the scenarios `tags` selects; its exit code must be
+    /// one of `exits` (0 all passed, 1 findings, 3 errors).
+    fn run_tagged(
+        app: &App,
+        profile: &str,
+        name: &str,
+        user: &str,
+        tags: &str,
+        exits: &[i32],
+    ) -> String {
         let prefix = format!("SESSIONDRILL_APP_{}", name.to_uppercase().replace('-', "_"));
         let out = Command::new(env!("CARGO_BIN_EXE_sessiondrill"))
-            .args(["--quiet", "--tags"])
-            .arg(format!("@app-{name} and not @check-token-strength"))
+            .args(["--quiet", "--tags", tags])
             .arg("--profile")
             .arg(root().join("profiles").join(profile))
             .arg("--out")
@@ -1036,7 +1055,7 @@ mod suite_on_profiles {
             .expect("run the suite");
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(
-            matches!(out.status.code(), Some(0 | 1)),
+            out.status.code().is_some_and(|c| exits.contains(&c)),
             "exit {:?}\n{stdout}{}",
             out.status.code(),
             String::from_utf8_lossy(&out.stderr)
@@ -1100,6 +1119,32 @@ mod suite_on_profiles {
         if !available("npm") {
             return;
         }
+        // Node-RED has no idle timeout; with tokens living 3 s, shorter than the 3 s idle
+        // plus 2 s grace, its refusal after the idle wait is the token's own expiry, which
+        // it advertised (`expires_in`): no verdict, not an idle-timeout PASS.
+        let app = node_red::start(
+            "node-red-suite-expiry-3",
+            &[("NODERED_SESSION_EXPIRY", "3")],
+        );
+        let out = run_tagged(
+            &app,
+            "node-red.toml",
+            "node-red",
+            node_red::USER,
+            "@app-node-red and @check-idle-expiry",
+            &[3],
+        );
+        let got = verdicts(&out, "app-node-red");
+        assert_eq!(
+            got.get("idle-expiry").map(String::as_str),
+            Some("ERROR"),
+            "{out}"
+        );
+        assert!(
+            out.contains("after the expiry the application advertised"),
+            "{out}"
+        );
+        drop(app);
         let configs: [(&str, &[(&str, &str)]); 2] = [
             ("default", &[]),
             ("short-expiry", &[("NODERED_SESSION_EXPIRY", "15")]),

@@ -332,23 +332,38 @@ impl World {
     }
 
     /// A refusal of the `role` session (or its credential gone from the browser) seen at
-    /// `at` proves what its step claims (sign-out, password change, idleness) only while the
-    /// expected maximum lifetime cannot explain it; later, it cannot be judged. Matters on
-    /// slow runs against short, time-scaled lifetimes.
+    /// `at` proves what its step claims (sign-out, password change, idleness) only while
+    /// neither the expected maximum lifetime nor the expiry the application advertised for
+    /// the credential can explain it; later, it cannot be judged. Matters on slow runs
+    /// against short, time-scaled lifetimes, and on applications whose own lifetime is
+    /// shorter than the policy's.
     pub fn within_lifetime(&self, role: &str, at: chrono::DateTime<chrono::Utc>) -> StepResult {
         let max = self.target()?.config.expect.max_lifetime;
-        let until = chrono::Duration::from_std(max)
+        let cred = self.session(role)?;
+        let by_policy = chrono::Duration::from_std(max)
             .ok()
-            .and_then(|d| self.session(role).ok()?.obtained_at.checked_add_signed(d));
-        match until {
-            Some(until) if at > until => Err(Failure::Infra(format!(
+            .and_then(|d| cred.obtained_at.checked_add_signed(d));
+        if let Some(until) = by_policy
+            && at > until
+        {
+            return Err(Failure::Infra(format!(
                 "the {role} session was judged {} after its expected maximum lifetime ({}) could have ended it: \
                  the outcome cannot be told from the absolute timeout (the run was too slow to judge it)",
                 human((at - until).to_std().unwrap_or_default()),
                 human(max)
-            ))),
-            _ => Ok(()),
+            )));
         }
+        if let Some(until) = cred.expires_at
+            && at > until
+        {
+            return Err(Failure::Infra(format!(
+                "the {role} session was judged {} after the expiry the application advertised for it \
+                 ({}): the outcome cannot be told from that expiry",
+                human((at - until).to_std().unwrap_or_default()),
+                until.to_rfc3339()
+            )));
+        }
+        Ok(())
     }
 
     /// The accepted control use a refusal over `channel` rests on, or ERROR without one.
