@@ -468,18 +468,17 @@ mod node_red {
         ws.send(&serde_json::json!({ "auth": token }))
             .await
             .expect("send the auth packet");
-        let answer = match ws
-            .recv_until(
-                Duration::from_secs(10),
-                |m| m.get("auth").is_some(),
-                |_| None,
-            )
-            .await
-        {
+        let answer = match next_auth(&mut ws, Duration::from_secs(10)).await {
             Received::Message(m) => m["auth"].as_str().expect("a string").to_string(),
             other => panic!("no auth answer on /comms: {other:?}"),
         };
         (ws, answer)
+    }
+
+    /// The next `{auth: …}` message on a comms socket within `within`, or why none came.
+    pub async fn next_auth(ws: &mut JsonSocket, within: Duration) -> Received {
+        ws.recv_until(within, |m| m.get("auth").is_some(), |_| None)
+            .await
     }
 
     /// Whether the admin API answers this bearer token: 200, or 401 for a refusal.
@@ -543,13 +542,7 @@ async fn node_red_default_tokens_behave_as_documented() {
     // A connection authenticated before the revocation is not ended by it (only expiry
     // ends open connections): nothing arrives on it within a second.
     let mut open = open;
-    let after = open
-        .recv_until(
-            Duration::from_secs(1),
-            |m| m.get("auth").is_some(),
-            |_| None,
-        )
-        .await;
+    let after = node_red::next_auth(&mut open, Duration::from_secs(1)).await;
     assert!(
         matches!(after, sessiondrill::probe::Received::TimedOut),
         "{after:?}"
@@ -595,13 +588,7 @@ async fn node_red_token_lifetime_follows_its_settings() {
     );
     // Expiry ends open connections too: `{auth: "fail"}`, then the close, once the expiry
     // timer (expiry plus 5 s grace) fires.
-    let ended = open
-        .recv_until(
-            Duration::from_secs(12),
-            |m| m.get("auth").is_some(),
-            |_| None,
-        )
-        .await;
+    let ended = node_red::next_auth(&mut open, Duration::from_secs(12)).await;
     let ended_at = started.elapsed();
     match ended {
         sessiondrill::probe::Received::Message(m) => assert_eq!(m["auth"], "fail", "{m}"),

@@ -201,8 +201,8 @@ fn cred_place(c: &Credential) -> String {
     c.found_in.first().cloned().unwrap_or_default()
 }
 
-/// The value a storage key holds (inside its JSON when the key says so) and its place.
-/// The token a storage key holds, where, and the stored JSON when the token is inside it.
+/// The token a storage key holds (inside its JSON when the key says so), its place, and
+/// the stored JSON when the token is inside it.
 fn storage_value(
     obs: &Observation,
     key: &super::schema::StorageKey,
