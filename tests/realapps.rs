@@ -1019,6 +1019,19 @@ mod suite_on_profiles {
         tags: &str,
         exits: &[i32],
     ) -> String {
+        run_with(app, profile, name, user, tags, exits, &[])
+    }
+
+    /// `run_tagged` with more variables for the suite.
+    fn run_with(
+        app: &App,
+        profile: &str,
+        name: &str,
+        user: &str,
+        tags: &str,
+        exits: &[i32],
+        env: &[(&str, &str)],
+    ) -> String {
         let prefix = format!("SESSIONDRILL_APP_{}", name.to_uppercase().replace('-', "_"));
         let out = Command::new(env!("CARGO_BIN_EXE_sessiondrill"))
             .args(["--quiet", "--tags", tags])
@@ -1036,6 +1049,7 @@ mod suite_on_profiles {
             // Four browsers on two cores slow the Node-RED editor's sign-in to 20 s, past
             // the 15 s token lifetime of the short-expiry run: logout-ui then can't be judged.
             .env("SESSIONDRILL_MAX_BROWSERS", "2")
+            .envs(env.iter().copied())
             .env_remove("SESSIONDRILL_ROCKETCHAT_URL")
             .env_remove("SESSIONDRILL_CHATWOOT_URL")
             .output()
@@ -1096,6 +1110,29 @@ mod suite_on_profiles {
             let out = run_suite(&app, "django.toml", "django", django::USER);
             compare(&out, "app-django", &format!("django-{name}.tsv"));
         }
+        // token-strength on Django's real session keys (base36), from the fewest tokens
+        // the check takes; MD5 password hashing keeps 320 sign-ins to seconds.
+        let app = django::start("django-suite-tokens", &[("DJANGO_PASSWORD_HASHER", "md5")]);
+        let started = Instant::now();
+        let out = run_with(
+            &app,
+            "django.toml",
+            "django",
+            django::USER,
+            "@app-django and @check-token-strength",
+            &[0, 1],
+            &[("SESSIONDRILL_APP_DJANGO_TOKEN_SAMPLES", "320")],
+        );
+        println!(
+            "django token-strength: {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        compare(&out, "app-django", "django-tokens.tsv");
+        let report = std::fs::read_to_string(app.dir.join("reports/report.md")).expect("report.md");
+        assert!(
+            report.contains("tokens in base36"),
+            "the evidence names the alphabet:\n{report}"
+        );
     }
 
     /// One test for both apps, one configuration at a time: beside each other on two

@@ -293,6 +293,12 @@ pub trait Adapter: Send + Sync {
     /// Whether a cookie of this name carries the session (known names, any prefix).
     fn is_session_cookie(&self, name: &str) -> bool;
 
+    /// The alphabet the application writes its tokens in, where it is stated; the
+    /// token-strength check reads it from the sample otherwise.
+    fn token_alphabet(&self) -> Option<crate::checks::entropy::Alphabet> {
+        None
+    }
+
     /// Every session credential the browser holds, wherever the application keeps it,
     /// preferred first. Several can coexist (a stale or planted value beside the live one).
     fn credentials_in(&self, obs: &Observation) -> Vec<Credential>;

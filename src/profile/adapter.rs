@@ -233,6 +233,15 @@ impl Adapter for ProfileAdapter {
         t.http.url(&self.profile.login_page.path)
     }
 
+    fn token_alphabet(&self) -> Option<crate::checks::entropy::Alphabet> {
+        // Checked when the profile was loaded.
+        self.profile
+            .credential
+            .alphabet
+            .as_deref()
+            .and_then(crate::checks::entropy::Alphabet::parse)
+    }
+
     fn is_session_cookie(&self, name: &str) -> bool {
         let c = &self.profile.credential;
         let name = unprefixed(name);

@@ -265,6 +265,9 @@ pub struct CredentialSpec {
     /// How late the application may enforce expiry (a periodic sweep), in seconds.
     #[serde(default)]
     pub expiry_slack_seconds: u64,
+    /// The alphabet tokens are written in (`base36`, `base58`, …), for the token-strength
+    /// check when a sample is too small to tell; read from the sample when absent.
+    pub alphabet: Option<String>,
     pub present: Present,
 }
 
@@ -786,6 +789,14 @@ impl Profile {
         }
         if let Some(u) = &self.credential.user {
             v.path("credential.user.request", &u.request)?;
+        }
+        if let Some(a) = &self.credential.alphabet {
+            v.require(
+                crate::checks::entropy::Alphabet::parse(a).is_some(),
+                "credential.alphabet",
+                &format!("one of {}", crate::checks::entropy::Alphabet::names()),
+                a,
+            )?;
         }
         if let Some(e) = &self.credential.expiry {
             v.require(

@@ -90,6 +90,7 @@ weaknesses! {
     AcceptsWrongPassword = "accepts-wrong-password": "any password signs the user in",
     LoginIssuesDeadToken = "login-issues-dead-token": "the token handed out at sign-in is already expired",
     KnownSecretKeyBase = "known-secret-key-base": "cookies are sealed with Chatwoot's .env.example SECRET_KEY_BASE",
+    LegacyRailsCookie = "legacy-rails-cookie": "the Rails session cookie is in the format of apps that never called load_defaults 5.2 (AES-256-CBC with HMAC-SHA1, PBKDF2-SHA1 keys)",
     ApiTokenSurvives = "api-token-survives": "the permanent API access token survives sign-out and password change",
     PubsubSurvives = "pubsub-survives": "a session's pubsub token survives the end of the session",
     NoSessionRenewal = "no-session-renewal": "the Rails session keeps its id at sign-in and then holds the user",
@@ -109,6 +110,13 @@ weaknesses! {
     CounterTokens = "counter-tokens": "session tokens are a counter",
     TimestampTokens = "timestamp-tokens": "session tokens are a timestamp and 16 random bits",
     ShortRandomTokens = "short-random-tokens": "session tokens carry 64 random bits, the rest fixed",
+    ShortRandomBase32Tokens = "short-random-base32-tokens": "session tokens are 32 RFC 4648 base32 characters, 13 of them random (65 bits)",
+    ShortRandomPhp5Tokens = "short-random-php5-tokens": "session tokens are 32 characters of PHP's 5-bit alphabet (0-9a-v), 13 of them random (65 bits)",
+    ShortRandomBase36Tokens = "short-random-base36-tokens": "session tokens are 32 characters of a-z0-9 as Django's keys, 13 of them random (67 bits)",
+    ShortRandomBase58Tokens = "short-random-base58-tokens": "session tokens are 24 base58 characters as Rails' SecureRandom.base58, 11 of them random (64 bits)",
+    ShortRandomBase62Tokens = "short-random-base62-tokens": "session tokens are 32 base62 characters, 11 of them random (65 bits)",
+    ShortRandomPhp6Tokens = "short-random-php6-tokens": "session tokens are 26 characters of PHP's 6-bit alphabet (0-9a-zA-Z,-), 11 of them random (66 bits)",
+    UuidTokens = "uuid-tokens": "session tokens are version-4 UUIDs, as Java's and .NET's: 122 random bits",
     CacheableSessionData = "cacheable-session-data": "answers carrying session data may be cached (max-age=0, private, must-revalidate)",
     MixedContent = "mixed-content": "the login and signed-in pages load an image over plain HTTP",
     CredentialsOverHttp = "credentials-over-http": "the login page also sends the credentials to a plain-HTTP address",
@@ -132,6 +140,13 @@ macro_rules! served_alike {
             | $crate::refapp::Weakness::CounterTokens
             | $crate::refapp::Weakness::TimestampTokens
             | $crate::refapp::Weakness::ShortRandomTokens
+            | $crate::refapp::Weakness::ShortRandomBase32Tokens
+            | $crate::refapp::Weakness::ShortRandomPhp5Tokens
+            | $crate::refapp::Weakness::ShortRandomBase36Tokens
+            | $crate::refapp::Weakness::ShortRandomBase58Tokens
+            | $crate::refapp::Weakness::ShortRandomBase62Tokens
+            | $crate::refapp::Weakness::ShortRandomPhp6Tokens
+            | $crate::refapp::Weakness::UuidTokens
             | $crate::refapp::Weakness::CacheableSessionData
             | $crate::refapp::Weakness::MixedContent
             | $crate::refapp::Weakness::CredentialsOverHttp
@@ -159,7 +174,11 @@ impl Weakness {
         match app {
             AppId::RocketChat => !matches!(
                 self,
-                KnownSecretKeyBase | ApiTokenSurvives | PubsubSurvives | NoSessionRenewal
+                KnownSecretKeyBase
+                    | LegacyRailsCookie
+                    | ApiTokenSurvives
+                    | PubsubSurvives
+                    | NoSessionRenewal
             ),
             AppId::Chatwoot => !matches!(self, LoginViaUrlToken),
             AppId::Profile(_) => false,

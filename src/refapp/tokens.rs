@@ -26,6 +26,9 @@ pub fn compared(weaknesses: &std::collections::BTreeSet<Weakness>, token: &str) 
 /// `len` bytes as base64url without padding (Meteor's `Random.secret()` with 32,
 /// Ruby's `SecureRandom.urlsafe_base64` with 16).
 pub fn mint(weaknesses: &std::collections::BTreeSet<Weakness>, len: usize) -> String {
+    if let Some(t) = mint_in_other_alphabet(weaknesses) {
+        return t;
+    }
     let mut b = vec![0u8; len];
     if weaknesses.contains(&Weakness::CounterTokens) {
         // A counter, started somewhere unguessable-looking.
@@ -48,4 +51,43 @@ pub fn mint(weaknesses: &std::collections::BTreeSet<Weakness>, len: usize) -> St
         rand::fill(&mut b[..]);
     }
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// Tokens of the weaknesses written in another alphabet: `random` random characters,
+/// then a fixed tail, as a generator with too few random characters writes them.
+fn mint_in_other_alphabet(weaknesses: &std::collections::BTreeSet<Weakness>) -> Option<String> {
+    use crate::checks::entropy::Alphabet;
+    let (alphabet, random, len) = weaknesses.iter().find_map(|w| match w {
+        Weakness::ShortRandomBase32Tokens => Some((Alphabet::Base32, 13, 32)),
+        Weakness::ShortRandomPhp5Tokens => Some((Alphabet::Base32Hex, 13, 32)),
+        Weakness::ShortRandomBase36Tokens => Some((Alphabet::Base36, 13, 32)),
+        Weakness::ShortRandomBase58Tokens => Some((Alphabet::Base58, 11, 24)),
+        Weakness::ShortRandomBase62Tokens => Some((Alphabet::Base62, 11, 32)),
+        Weakness::ShortRandomPhp6Tokens => Some((Alphabet::Php6, 11, 26)),
+        Weakness::UuidTokens => Some((Alphabet::Hex, 0, 0)),
+        _ => None,
+    })?;
+    if len == 0 {
+        // RFC 9562 version 4: random but for the version nibble and the variant bits.
+        let mut b = [0u8; 16];
+        rand::fill(&mut b[..]);
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        return Some(format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        ));
+    }
+    let symbols: Vec<char> = alphabet.symbols().chars().collect();
+    let mut t: String = (0..random)
+        .map(|_| symbols[rand::random_range(0..symbols.len())])
+        .collect();
+    // A fixed tail that uses the whole alphabet's range, as a constant suffix would.
+    t.extend((random..len).map(|i| symbols[(i * 7) % symbols.len()]));
+    Some(t)
 }

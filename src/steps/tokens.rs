@@ -68,8 +68,9 @@ pub async fn tokens_strong(w: &mut World, _c: &Context) -> StepResult {
             "no tokens were collected; add `When I collect fresh session tokens through the API` first".into(),
         ));
     }
+    let stated = w.adapter()?.token_alphabet();
     let started = Instant::now();
-    let analysis = entropy::analyse(&w.tokens);
+    let analysis = entropy::analyse_as(&w.tokens, stated);
     let v = entropy::judge(&analysis);
     w.note(format!("analysed in {} ms", started.elapsed().as_millis()));
     super::conclude_verdict(w, v)

@@ -39,7 +39,10 @@ const MIXED_STEP: &str = "the pages loaded nothing over plain HTTP";
 const CERT_STEP: &str = "the certificate is trusted, valid for the host and not about to expire";
 const TOKENS: &str = "token-strength";
 const TOKENS_STEP: &str = "the tokens show no statistical weakness and at least 128 effective bits";
-const TOKENS_BELOW_64: &str = "session tokens: about * effective bits of * (* bit positions pass the FIPS 140-2 tests over * tokens); at least 64 are required [ASVS 3.2.2]";
+// Counters and clocks written as base64url use few symbols, so the narrowest alphabet
+// holding a sample may be base58 or base62 (judged per character) or base64url (per bit).
+const TOKENS_BELOW_64: &str =
+    "session tokens: about * effective bits of * (*); at least 64 are required [ASVS 3.2.2]";
 
 /// Weaknesses both reference targets have.
 pub const SHARED: &[Case] = &[
@@ -458,15 +461,83 @@ pub const SHARED: &[Case] = &[
     },
 ];
 
-pub const ROCKETCHAT_ONLY: &[Case] = &[Case {
-    weakness: "login-via-url-token",
-    tags: "@regeneration",
-    fails: &[e(
-        "token-link",
-        "the browser is not signed in with the API session",
-        "a link carrying another session's token signed this browser in* [ASVS 3.1.1, WSTG-SESS-03]",
-    )],
-}];
+pub const ROCKETCHAT_ONLY: &[Case] = &[
+    Case {
+        weakness: "login-via-url-token",
+        tags: "@regeneration",
+        fails: &[e(
+            "token-link",
+            "the browser is not signed in with the API session",
+            "a link carrying another session's token signed this browser in* [ASVS 3.1.1, WSTG-SESS-03]",
+        )],
+    },
+    // Short-random generators in other alphabets: the token-strength line must fail on
+    // the bits each alphabet carries, decoded by it. Both targets mint tokens with one
+    // function (`refapp::tokens`), so one application proves the decoding.
+    Case {
+        weakness: "short-random-base32-tokens",
+        tags: "@check-token-strength",
+        fails: &[e(
+            TOKENS,
+            TOKENS_STEP,
+            "session tokens: about 6* effective bits of 160 (6* of 160 bit positions pass the FIPS 140-2 tests over * tokens); at least 128 are required [ASVS 5.0 7.2.3]",
+        )],
+    },
+    Case {
+        weakness: "short-random-php5-tokens",
+        tags: "@check-token-strength",
+        fails: &[e(
+            TOKENS,
+            TOKENS_STEP,
+            "session tokens: about 6* effective bits of 160 (6* of 160 bit positions pass the FIPS 140-2 tests over * tokens); at least 128 are required [ASVS 5.0 7.2.3]",
+        )],
+    },
+    Case {
+        weakness: "short-random-base36-tokens",
+        tags: "@check-token-strength",
+        fails: &[e(
+            TOKENS,
+            TOKENS_STEP,
+            "session tokens: about 6* effective bits of 165 (1* of * character positions uniform over the base36 alphabet and independent of the previous token over * tokens, *; judged per character, as the alphabet's size is not a power of two); at least 128 are required [ASVS 5.0 7.2.3]",
+        )],
+    },
+    Case {
+        weakness: "short-random-base58-tokens",
+        tags: "@check-token-strength",
+        fails: &[e(
+            TOKENS,
+            TOKENS_STEP,
+            "session tokens: about 6* effective bits of 140 (1* of * character positions uniform over the base58 alphabet and independent of the previous token over * tokens, *; judged per character, as the alphabet's size is not a power of two); at least 128 are required [ASVS 5.0 7.2.3]",
+        )],
+    },
+    Case {
+        weakness: "short-random-base62-tokens",
+        tags: "@check-token-strength",
+        fails: &[e(
+            TOKENS,
+            TOKENS_STEP,
+            "session tokens: about 6* effective bits of 190 (1* of * character positions uniform over the base62 alphabet and independent of the previous token over * tokens, *; judged per character, as the alphabet's size is not a power of two); at least 128 are required [ASVS 5.0 7.2.3]",
+        )],
+    },
+    Case {
+        weakness: "short-random-php6-tokens",
+        tags: "@check-token-strength",
+        fails: &[e(
+            TOKENS,
+            TOKENS_STEP,
+            "session tokens: about 6* effective bits of 156 (6* of 156 bit positions pass the FIPS 140-2 tests over * tokens); at least 128 are required [ASVS 5.0 7.2.3]",
+        )],
+    },
+    Case {
+        weakness: "uuid-tokens",
+        tags: "@check-token-strength",
+        fails: &[e(
+            TOKENS,
+            TOKENS_STEP,
+            "session tokens: about 12* effective bits of 122 (12* of 122 bit positions pass the FIPS 140-2 tests over * tokens); at least 128 are required [ASVS 5.0 7.2.3]",
+        )],
+    },
+];
 
 pub const CHATWOOT_ONLY: &[Case] = &[
     Case {
@@ -484,7 +555,18 @@ pub const CHATWOOT_ONLY: &[Case] = &[
         fails: &[e(
             "secret-key-base",
             "the server session cookie is not sealed with a publicly known secret",
-            "_chatwoot_session: opens with the publicly known SECRET_KEY_BASE from Chatwoot .env.example * key derivation; *): anyone can read and forge this application's cookies [ASVS 3.5.3]*",
+            "*_chatwoot_session: opens with the publicly known SECRET_KEY_BASE from Chatwoot .env.example * key derivation; *): anyone can read and forge this application's cookies [ASVS 3.5.3]*",
+        )],
+    },
+    // The CBC format of apps that never called `load_defaults 5.2`, with a known secret:
+    // "cannot open this format" must never read as "no known secret opens it".
+    Case {
+        weakness: "legacy-rails-cookie,known-secret-key-base",
+        tags: "@check-secret-key-base",
+        fails: &[e(
+            "secret-key-base",
+            "the server session cookie is not sealed with a publicly known secret",
+            "*_chatwoot_session: opens with the publicly known SECRET_KEY_BASE from Chatwoot .env.example (AES-256-CBC with HMAC, Sha1 key derivation; session keys: *): anyone can read and forge this application's cookies [ASVS 3.5.3]*",
         )],
     },
     Case {

@@ -44,13 +44,14 @@ pub fn open(t: &Target, spec: &schema::ServerSession, value: &str) -> Option<Ser
 
 /// Whether the session cookie or the signed cookies beside it open with a publicly known secret.
 pub fn known_secret_verdict(spec: &schema::ServerSession, obs: &Observation) -> Verdict {
+    // Full names: Rails' purpose names the cookie with its `__Host-` prefix.
     let pick = |pred: &dyn Fn(&str) -> bool| -> Vec<(String, String)> {
         obs.cookies
             .iter()
             .filter(|c| pred(unprefixed(&c.name)))
             .map(|c| {
                 (
-                    unprefixed(&c.name).to_string(),
+                    c.name.clone(),
                     crate::model::percent_decode(c.value.expose()),
                 )
             })
@@ -58,5 +59,14 @@ pub fn known_secret_verdict(spec: &schema::ServerSession, obs: &Observation) -> 
     };
     let encrypted = pick(&|n| n == spec.cookie);
     let signed = pick(&|n| spec.signed.iter().any(|s| s == n));
-    rails_cookie::judge(&encrypted, &signed, &rails_cookie::known_secrets())
+    let looked_for = std::iter::once(spec.cookie.as_str())
+        .chain(spec.signed.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(", ");
+    rails_cookie::judge(
+        &encrypted,
+        &signed,
+        &rails_cookie::known_secrets(),
+        &looked_for,
+    )
 }

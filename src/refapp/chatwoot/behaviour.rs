@@ -20,6 +20,8 @@ pub enum OnPasswordChange {
 pub struct Behaviour {
     pub label: String,
     pub secret_key_base: String,
+    /// The cookie store's format without `load_defaults 5.2`: AES-256-CBC with an HMAC.
+    pub legacy_cookie_format: bool,
     /// The Rails session cookie (`_chatwoot_session`).
     pub rails_cookie: CookieStyle,
     /// devise_token_auth's own HttpOnly auth cookie (hardened), instead of script-readable headers.
@@ -80,6 +82,7 @@ impl Behaviour {
             Posture::AsShipped => Behaviour {
                 label: o.label(),
                 secret_key_base: secret,
+                legacy_cookie_format: false,
                 rails_cookie: CookieStyle {
                     prefix: "",
                     secure: false,
@@ -118,6 +121,7 @@ impl Behaviour {
             Posture::Hardened => Behaviour {
                 label: o.label(),
                 secret_key_base: secret,
+                legacy_cookie_format: false,
                 rails_cookie: CookieStyle::hardened("lax"),
                 dta_cookie: Some(CookieStyle::hardened("strict")),
                 session_info_cookie: false,
@@ -180,6 +184,7 @@ impl Behaviour {
             AcceptsWrongPassword => self.accept_wrong_password = true,
             LoginIssuesDeadToken => self.dead_token_at_login = true,
             KnownSecretKeyBase => self.secret_key_base = "replace_with_lengthy_secure_hex".into(),
+            LegacyRailsCookie => self.legacy_cookie_format = true,
             ApiTokenSurvives => self.api_token_rotates = false,
             PubsubSurvives => {
                 self.per_session_pubsub = false;

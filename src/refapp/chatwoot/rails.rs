@@ -72,14 +72,16 @@ pub fn read(b: &Behaviour, headers: &HeaderMap) -> Option<Session> {
 
 /// `Set-Cookie` for the session, sealed with a fresh IV.
 pub fn set_cookie(b: &Behaviour, s: &Session) -> String {
-    let mut iv = [0u8; 12];
-    rand::fill(&mut iv[..]);
-    let sealed = rails_cookie::seal(
-        &b.secret_key_base,
-        facts::COOKIE_RAILS_SESSION,
-        &Value::Object(s.clone()).to_string(),
-        iv,
-    );
+    let json = Value::Object(s.clone()).to_string();
+    let sealed = if b.legacy_cookie_format {
+        let mut iv = [0u8; 16];
+        rand::fill(&mut iv[..]);
+        rails_cookie::seal_cbc(&b.secret_key_base, &json, iv)
+    } else {
+        let mut iv = [0u8; 12];
+        rand::fill(&mut iv[..]);
+        rails_cookie::seal(&b.secret_key_base, facts::COOKIE_RAILS_SESSION, &json, iv)
+    };
     let encoded: String = url::form_urlencoded::byte_serialize(sealed.as_bytes()).collect();
     format!(
         "{}={encoded}{}",

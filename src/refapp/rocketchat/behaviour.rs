@@ -198,7 +198,8 @@ impl Behaviour {
                 }
             }
             // Chatwoot's own; `refapp::start` refuses them for Rocket.Chat.
-            KnownSecretKeyBase | ApiTokenSurvives | PubsubSurvives | NoSessionRenewal => {}
+            KnownSecretKeyBase | LegacyRailsCookie | ApiTokenSurvives | PubsubSurvives
+            | NoSessionRenewal => {}
             // Checked where they act (handlers and store).
             RealtimeOutlivesSession
             | RealtimeKeepsConnections
