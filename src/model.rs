@@ -201,6 +201,65 @@ pub fn percent_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// An absolute expiry as applications write it: epoch seconds or milliseconds (a number
+/// of 12 digits or more is milliseconds: seconds that large are past the year 5000),
+/// fractional seconds, ISO 8601 with or without an offset (none: UTC), or an HTTP date.
+pub fn read_expiry(raw: &str) -> Result<DateTime<Utc>, String> {
+    let v = raw.trim().trim_matches('"').trim();
+    let unreadable = || {
+        format!(
+            "`{v}` is not an expiry this suite reads (epoch seconds or milliseconds, ISO 8601, an HTTP date)"
+        )
+    };
+    if let Ok(n) = v.parse::<i64>() {
+        let at = if n.abs() >= 100_000_000_000 {
+            DateTime::from_timestamp_millis(n)
+        } else {
+            DateTime::from_timestamp(n, 0)
+        };
+        return at.ok_or_else(unreadable);
+    }
+    if let Ok(f) = v.parse::<f64>()
+        && f.is_finite()
+    {
+        return DateTime::from_timestamp_millis((f * 1000.0) as i64).ok_or_else(unreadable);
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(v) {
+        return Ok(d.with_timezone(&Utc));
+    }
+    if let Ok(d) = DateTime::parse_from_rfc2822(v) {
+        return Ok(d.with_timezone(&Utc));
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f UTC",
+    ] {
+        if let Ok(n) = chrono::NaiveDateTime::parse_from_str(v, f) {
+            return Ok(n.and_utc());
+        }
+    }
+    if let Ok(d) = DateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f %z") {
+        return Ok(d.with_timezone(&Utc));
+    }
+    Err(unreadable())
+}
+
+/// The `exp` claim of a JWT credential: the expiry it advertises to whoever holds it.
+pub fn jwt_expiry(token: &str) -> Option<DateTime<Utc>> {
+    use base64::Engine as _;
+    let mut parts = token.split('.');
+    let (header, claims) = (parts.next()?, parts.next()?);
+    parts.next()?;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header: serde_json::Value =
+        serde_json::from_slice(&b64.decode(header.trim_end_matches('=')).ok()?).ok()?;
+    header.get("alg")?;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&b64.decode(claims.trim_end_matches('=')).ok()?).ok()?;
+    DateTime::from_timestamp(claims.get("exp")?.as_i64()?, 0)
+}
+
 /// A way a captured credential is presented to the application again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Channel {
@@ -252,6 +311,9 @@ pub struct Credential {
     pub found_in: Vec<String>,
     /// The expiry the app advertised to the client, if any.
     pub expires_at: Option<DateTime<Utc>>,
+    /// An advertised expiry that could not be read: it guards every refusal of this
+    /// credential, so a scenario that needs it ends in ERROR naming it.
+    pub expiry_unread: Option<String>,
     /// When this side obtained it.
     pub obtained_at: DateTime<Utc>,
     /// How it fared over each channel when captured (the positive controls).
@@ -266,6 +328,7 @@ impl Credential {
             extras: BTreeMap::new(),
             found_in: vec![found_in.into()],
             expires_at: None,
+            expiry_unread: None,
             obtained_at: Utc::now(),
             baselines: BTreeMap::new(),
         }

@@ -1,5 +1,6 @@
 //! A staging run touches nothing but its targets: a target's page that links other
-//! hosts (by name, `localhost`, an address) causes no request to them.
+//! hosts (by name, `localhost`, an address) causes no request to them. And what the
+//! browser holds for a target is read from the target's own origin.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,6 +9,9 @@ use std::time::Duration;
 use sessiondrill::browser::Browsers;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
+
+/// The tests here each start and shut down the process's chromedriver: one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A "third party" that counts the connections it gets.
 async fn third_party() -> (u16, Arc<AtomicUsize>) {
@@ -71,6 +75,7 @@ async fn load(browsers: &Browsers, port: u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_targets_page_reaches_no_other_host() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let (third, hits) = third_party().await;
     let port = target(third).await;
 
@@ -96,4 +101,50 @@ async fn a_targets_page_reaches_no_other_host() {
         0,
         "the browser contacted a host that is not a target"
     );
+}
+
+/// A sign-out that ends on another origin must not make the application's web storage
+/// look empty: `observe_app` reads the application's origin, wherever the page is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_applications_storage_is_read_after_the_page_leaves_its_origin() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(|| async {
+            // The application's own script would empty the storage: it must not run
+            // when the suite comes back to read it.
+            axum::response::Html(
+                "<!DOCTYPE html><html><body><p id=own>page</p>\
+                 <script>if (localStorage.getItem('token')) localStorage.clear();</script></body></html>",
+            )
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let browsers = Browsers::new(None, 1);
+    let b = browsers.session(false).await.expect("a browser session");
+    let home = url::Url::parse(&format!("http://app.test:{port}/")).expect("url");
+    let elsewhere = url::Url::parse(&format!("http://idp.test:{port}/")).expect("url");
+    b.goto(&home).await.expect("the application's page loads");
+    b.plant_storage("token", "kept-after-sign-out")
+        .await
+        .expect("write localStorage");
+    b.goto(&elsewhere).await.expect("another origin loads");
+    let here = b.observe().await.expect("observe");
+    assert!(
+        here.local_storage.is_empty(),
+        "control: the other origin's storage is empty"
+    );
+    let obs = b.observe_app(&home).await.expect("observe the application");
+    assert_eq!(
+        obs.local_storage
+            .get("token")
+            .map(|s| s.expose().to_string()),
+        Some("kept-after-sign-out".to_string()),
+        "the application's storage, read from another origin"
+    );
+    b.close().await;
+    browsers.shutdown();
 }

@@ -335,6 +335,85 @@ impl BrowserSession {
         .map(|_| ())
     }
 
+    /// Web storage of `origin` through the DevTools protocol. Chromium reads an origin's
+    /// storage only through a frame of that origin, so the tab goes to the origin's root
+    /// with page scripts off: nothing of the application runs to change what it left.
+    async fn storage_of(
+        &self,
+        origin: &str,
+    ) -> Result<(BTreeMap<String, Secret>, BTreeMap<String, Secret>), BrowserError> {
+        self.cdp(
+            "Emulation.setScriptExecutionDisabled",
+            json!({ "value": true }),
+        )
+        .await?;
+        let visit = async {
+            let url = url::Url::parse(&format!("{origin}/"))
+                .map_err(|e| BrowserError::Command(format!("{origin}: {e}")))?;
+            self.client()?
+                .goto(url.as_str())
+                .await
+                .map_err(|e| cmd_err("navigate", e))?;
+            self.cdp("DOMStorage.enable", json!({})).await?;
+            let mut out = (BTreeMap::new(), BTreeMap::new());
+            for (local, map) in [(true, &mut out.0), (false, &mut out.1)] {
+                let r = self
+                    .cdp(
+                        "DOMStorage.getDOMStorageItems",
+                        json!({ "storageId": { "securityOrigin": origin, "isLocalStorage": local } }),
+                    )
+                    .await?;
+                for e in r
+                    .get("entries")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let (Some(k), Some(v)) = (
+                        e.get(0).and_then(Value::as_str),
+                        e.get(1).and_then(Value::as_str),
+                    ) {
+                        map.insert(k.to_string(), Secret::new(v));
+                    }
+                }
+            }
+            Ok(out)
+        };
+        let out = visit.await;
+        let restored = self
+            .cdp(
+                "Emulation.setScriptExecutionDisabled",
+                json!({ "value": false }),
+            )
+            .await;
+        let out = out?;
+        restored?;
+        Ok(out)
+    }
+
+    /// Everything the browser holds for the application at `app` (cookies of every site,
+    /// web storage of the application's origin), wherever a redirect left the page: a
+    /// sign-out that ends on another origin must not make the application's storage
+    /// look empty.
+    pub async fn observe_app(&self, app: &url::Url) -> Result<Observation, BrowserError> {
+        let mut obs = self.observe().await?;
+        let origin = app.origin().ascii_serialization();
+        let here = url::Url::parse(&obs.url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        if here != origin {
+            let (local, session) = self.storage_of(&origin).await.map_err(|e| {
+                BrowserError::Command(format!(
+                    "the page is at {here}, not the application's origin {origin}, and the \
+                     application's web storage cannot be read there: {e}"
+                ))
+            })?;
+            obs.local_storage = local;
+            obs.session_storage = session;
+        }
+        Ok(obs)
+    }
+
     /// Everything the browser holds for the current page, at this moment.
     pub async fn observe(&self) -> Result<Observation, BrowserError> {
         let cookies = self.cookies().await?;

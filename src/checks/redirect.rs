@@ -64,9 +64,51 @@ pub fn judge(request: &str, host: &str, outcome: &PlainHttpOutcome) -> Verdict {
     v
 }
 
+/// Judges a plain-HTTP request sent to the HTTPS port itself. Servers that cannot tell
+/// the two apart may serve the application there; a refusal (nginx's 400 "The plain
+/// HTTP request was sent to HTTPS port", a dropped connection) or a redirect to HTTPS
+/// serves nothing.
+pub fn judge_on_tls_port(request: &str, host: &str, outcome: &PlainHttpOutcome) -> Verdict {
+    match outcome {
+        PlainHttpOutcome::Response { status, .. } if *status >= 400 => {
+            let mut v = Verdict::default();
+            v.note(format!(
+                "{request}: {status}, the HTTPS port refuses plain HTTP"
+            ));
+            v
+        }
+        _ => judge(request, host, outcome),
+    }
+}
+
+/// Whether a run judged plain HTTP at all: a refused connection at a guessed address (port
+/// 80 of the host, when no plain-HTTP address was configured) shows nothing, as the
+/// application may listen for plain HTTP elsewhere.
+pub fn nothing_shown(guessed: bool, outcomes: &[PlainHttpOutcome]) -> bool {
+    guessed
+        && outcomes
+            .iter()
+            .all(|o| matches!(o, PlainHttpOutcome::NotServed(_)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_https_port_may_refuse_plain_http_but_not_serve_it() {
+        let ok = judge_on_tls_port("GET http://chat.test:8443/", "chat.test", &resp(400, None));
+        assert!(ok.holds(), "{ok:?}");
+        let served = judge_on_tls_port("GET http://chat.test:8443/", "chat.test", &resp(200, None));
+        assert!(served.failure_message().contains("answered 200"));
+        let refused = PlainHttpOutcome::NotServed("refused".into());
+        assert!(nothing_shown(true, &[refused.clone(), refused.clone()]));
+        assert!(!nothing_shown(false, std::slice::from_ref(&refused)));
+        assert!(!nothing_shown(
+            true,
+            &[refused, resp(301, Some("https://chat.test/"))]
+        ));
+    }
 
     fn resp(status: u16, location: Option<&str>) -> PlainHttpOutcome {
         PlainHttpOutcome::Response {

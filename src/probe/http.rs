@@ -190,6 +190,21 @@ impl Http {
             Err(e) => Err(e),
         }
     }
+
+    /// A plain-HTTP request to the HTTPS port: a TLS server that drops it (or resets,
+    /// or answers in TLS) serves nothing over plain HTTP; only a timeout is trouble.
+    pub async fn plain_http_on_tls_port(&self, url: Url) -> Result<PlainHttpOutcome, ProbeError> {
+        match self.send(self.request_url(Method::GET, url)).await {
+            Ok(r) => Ok(PlainHttpOutcome::Response {
+                status: r.status,
+                location: r.header("location").map(str::to_string),
+            }),
+            Err(e @ ProbeError::Timeout { .. }) => Err(e),
+            Err(e) => Ok(PlainHttpOutcome::NotServed(format!(
+                "the HTTPS port does not answer plain HTTP: {e}"
+            ))),
+        }
+    }
 }
 
 fn classify(url: &Url, e: &reqwest::Error) -> ProbeError {

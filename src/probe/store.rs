@@ -140,15 +140,20 @@ pub async fn probe(store: &Store) -> Result<Answer, ProbeError> {
 }
 
 /// Redis answers PING with `+PONG` when open; `-NOAUTH` when a password is required.
-/// (redis-cli exits 0 either way: only the reply says which.)
+/// `-DENIED` is protected mode, which Redis enters because *no* password is set: it turns
+/// away clients from other hosts only, and every process on its own host reads the
+/// sessions. (redis-cli exits 0 either way: only the reply says which.)
 pub fn redis_answer(reply: &str) -> Result<Answer, String> {
     let line = reply.lines().next().unwrap_or_default();
     if line.starts_with("+PONG") {
         Ok(Answer::Open("PING → +PONG".into()))
-    } else if line.starts_with("-NOAUTH")
-        || line.starts_with("-DENIED")
-        || line.starts_with("-WRONGPASS")
-    {
+    } else if line.starts_with("-DENIED") {
+        Ok(Answer::Open(format!(
+            "PING → {:.60}…: protected mode, which Redis enters because no password is set; it \
+             turns away other hosts only, so anything on the store's own host reads the sessions",
+            line
+        )))
+    } else if line.starts_with("-NOAUTH") || line.starts_with("-WRONGPASS") {
         Ok(Answer::Refused(format!("PING → {line}")))
     } else if line.is_empty() {
         Err("the server closed the connection without answering PING; is this Redis?".into())
@@ -391,6 +396,11 @@ mod tests {
             Ok(Answer::Refused(_))
         ));
         assert!(redis_answer("HTTP/1.1 400").is_err());
+        // Protected mode means no password is set: not a refusal.
+        assert!(matches!(
+            redis_answer("-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user.\r\n"),
+            Ok(Answer::Open(m)) if m.contains("no password is set")
+        ));
         assert!(matches!(
             pg_answer(&[b'R', 0, 0, 0, 8, 0, 0, 0, 0]),
             Ok(Answer::Open(_))

@@ -179,10 +179,13 @@ impl ProfileAdapter {
                             .insert(super::client::intern(name), Secret::new(v));
                     }
                 }
-                cred.expires_at = c
-                    .expiry
-                    .as_ref()
-                    .and_then(|e| e.at(&beside(e.beside.as_deref()?)?, obs.taken_at));
+                if let Some(e) = &c.expiry {
+                    let raw = e.beside.as_deref().and_then(beside);
+                    e.record(raw, &mut cred, obs.taken_at);
+                }
+            }
+            if cred.expires_at.is_none() && cred.expiry_unread.is_none() {
+                cred.expires_at = crate::model::jwt_expiry(cred.token.expose());
             }
             out.push(cred);
         }
@@ -520,10 +523,20 @@ impl Adapter for ProfileAdapter {
                 }
                 // The expiry the sign-in advertised, if the profile says where; the
                 // cookies' own expiry the step reads itself.
-                _ => Ok(match (&self.profile.credential.expiry, cred.expires_at) {
-                    (Some(e), Some(at)) => vec![(e.name.clone(), at)],
-                    _ => Vec::new(),
-                }),
+                _ => {
+                    if let Some(why) = &cred.expiry_unread {
+                        anyhow::bail!("the advertised expiry cannot be read ({why})");
+                    }
+                    Ok(match (&self.profile.credential.expiry, cred.expires_at) {
+                        (Some(e), Some(at)) => vec![(e.name.clone(), at)],
+                        (None, Some(at))
+                            if crate::model::jwt_expiry(cred.token.expose()).is_some() =>
+                        {
+                            vec![("the JWT's exp claim".to_string(), at)]
+                        }
+                        _ => Vec::new(),
+                    })
+                }
             }
         })
     }

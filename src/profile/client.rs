@@ -338,7 +338,11 @@ impl ProfileClient<'_> {
                 (_, Some(p)) => body.as_ref().and_then(|b| json_at(b, p)).and_then(scalar),
                 _ => None,
             };
-            cred.expires_at = raw.and_then(|v| e.at(&v, cred.obtained_at));
+            let seen = cred.obtained_at;
+            e.record(raw, &mut cred, seen);
+        }
+        if cred.expires_at.is_none() && cred.expiry_unread.is_none() {
+            cred.expires_at = crate::model::jwt_expiry(cred.token.expose());
         }
         if let (Some(u), Some(b)) = (&c.user, &body)
             && let Some(user) = json_at(b, &u.sign_in)

@@ -286,13 +286,32 @@ pub struct Expiry {
 }
 
 impl Expiry {
-    /// The instant `raw` (text or a JSON number) names, for a credential seen at `seen`.
-    pub fn at(&self, raw: &str, seen: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let n = raw.trim().trim_matches('"').parse::<i64>().ok()?;
-        if self.relative {
-            seen.checked_add_signed(chrono::TimeDelta::try_seconds(n)?)
-        } else {
-            DateTime::from_timestamp(n, 0)
+    /// The instant `raw` (text or a JSON number) names, for a credential seen at `seen`;
+    /// what it is, when it names none (an ERROR for every refusal it guards).
+    pub fn at(&self, raw: &str, seen: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+        if !self.relative {
+            return crate::model::read_expiry(raw).map_err(|e| format!("{}: {e}", self.name));
+        }
+        let v = raw.trim().trim_matches('"');
+        v.parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite())
+            .and_then(|s| chrono::TimeDelta::try_milliseconds((s * 1000.0) as i64))
+            .and_then(|d| seen.checked_add_signed(d))
+            .ok_or_else(|| format!("{}: `{v}` is not a number of seconds", self.name))
+    }
+
+    /// Records what `raw` says on `cred`: the instant, or why it cannot be read.
+    pub fn record(
+        &self,
+        raw: Option<String>,
+        cred: &mut crate::model::Credential,
+        seen: DateTime<Utc>,
+    ) {
+        match raw.map(|r| self.at(&r, seen)) {
+            Some(Ok(at)) => cred.expires_at = Some(at),
+            Some(Err(why)) => cred.expiry_unread = Some(why),
+            None => {}
         }
     }
 }
@@ -983,8 +1002,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn expiry_is_epoch_seconds_or_seconds_from_when_seen() {
+    fn expiry_is_read_in_every_form_or_named() {
         let seen = DateTime::from_timestamp(1_000, 0).expect("an instant");
+        let at = |s: i64| DateTime::from_timestamp(s, 0).ok_or_else(String::new);
         let mut e = Expiry {
             header: None,
             json: Some("expires_in".into()),
@@ -992,11 +1012,48 @@ mod tests {
             relative: false,
             name: "x".into(),
         };
-        assert_eq!(e.at("2000", seen), DateTime::from_timestamp(2_000, 0));
-        assert_eq!(e.at("\"2000\"", seen), DateTime::from_timestamp(2_000, 0));
+        assert_eq!(e.at("2000", seen), at(2_000));
+        assert_eq!(e.at("\"2000\"", seen), at(2_000));
+        // Milliseconds, ISO 8601 with and without an offset, HTTP dates.
+        assert_eq!(e.at("1700000000000", seen), at(1_700_000_000));
+        assert_eq!(
+            e.at("1700000000.5", seen).map(|d| d.timestamp_millis()),
+            Ok(1_700_000_000_500)
+        );
+        assert_eq!(e.at("2023-11-14T22:13:20Z", seen), at(1_700_000_000));
+        assert_eq!(e.at("2023-11-14T23:13:20+01:00", seen), at(1_700_000_000));
+        assert_eq!(e.at("2023-11-14T22:13:20.000", seen), at(1_700_000_000));
+        assert_eq!(e.at("2023-11-14 22:13:20 UTC", seen), at(1_700_000_000));
+        assert_eq!(
+            e.at("Tue, 14 Nov 2023 22:13:20 GMT", seen),
+            at(1_700_000_000)
+        );
+        let unread = e.at("next tuesday", seen).expect_err("not an instant");
+        assert!(unread.contains("x: `next tuesday`"), "{unread}");
         e.relative = true;
-        assert_eq!(e.at("15", seen), DateTime::from_timestamp(1_015, 0));
-        assert_eq!(e.at("soon", seen), None);
-        assert_eq!(e.at(&i64::MAX.to_string(), seen), None);
+        assert_eq!(e.at("15", seen), at(1_015));
+        assert_eq!(
+            e.at("1.5", seen).map(|d| d.timestamp_millis()),
+            Ok(1_001_500)
+        );
+        assert!(e.at("soon", seen).is_err());
+        assert!(e.at(&i64::MAX.to_string(), seen).is_err());
+    }
+
+    #[test]
+    fn a_jwt_advertises_its_exp_claim() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let jwt = format!(
+            "{}.{}.sig",
+            b64(r#"{"alg":"HS256","typ":"JWT"}"#),
+            b64(r#"{"sub":"1","exp":1700000000}"#)
+        );
+        assert_eq!(
+            crate::model::jwt_expiry(&jwt),
+            DateTime::from_timestamp(1_700_000_000, 0)
+        );
+        assert_eq!(crate::model::jwt_expiry("not.a.jwt"), None);
+        assert_eq!(crate::model::jwt_expiry("abcdef"), None);
     }
 }

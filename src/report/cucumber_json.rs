@@ -40,6 +40,13 @@ fn element(r: &ScenarioResult) -> Value {
     if let Some(why) = why {
         e["description"] = json!(format!("{why}: {}", r.message.clone().unwrap_or_default()));
     }
+    let partly = r.not_judged();
+    if !partly.is_empty() {
+        e["description"] = json!(format!("{}: {}", r.verdict_label(), partly.join("; ")));
+        if let Some(t) = e["tags"].as_array_mut() {
+            t.push(json!({"name": "@partly-judged"}));
+        }
+    }
     if !r.evidence.is_empty() {
         e["output"] = json!(r.evidence);
     }

@@ -30,6 +30,13 @@ fn testcase(r: &ScenarioResult) -> String {
         r.duration.as_secs_f64()
     );
     let message = r.message.clone().unwrap_or_default();
+    let partly = r.not_judged();
+    if !partly.is_empty() {
+        x.push_str(&format!(
+            "      <properties><property name=\"partly-judged\" value=\"{}\"/></properties>\n",
+            escape(&partly.join("; "))
+        ));
+    }
     match r.outcome {
         Outcome::Passed => {}
         Outcome::Failed => x.push_str(&format!(
@@ -52,9 +59,14 @@ fn testcase(r: &ScenarioResult) -> String {
         )),
     }
     if !r.evidence.is_empty() {
+        let head = if partly.is_empty() {
+            String::new()
+        } else {
+            format!("{} (some Then lines not judged)\n", r.verdict_label())
+        };
         x.push_str(&format!(
             "      <system-out>{}</system-out>\n",
-            escape(&r.evidence.join("\n"))
+            escape(&format!("{head}{}", r.evidence.join("\n")))
         ));
     }
     x.push_str("    </testcase>\n");

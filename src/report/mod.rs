@@ -352,6 +352,17 @@ mod tests {
         assert!(!table.contains("the browser session is refused"), "{table}");
         let md = markdown::render(&report);
         assert!(md.contains("| PASS (partly judged) |"), "{md}");
+        let xml = junit::render(&report);
+        assert!(
+            xml.contains("<property name=\"partly-judged\"")
+                && xml.contains("PASS (partly judged) (some Then lines not judged)"),
+            "{xml}"
+        );
+        let json = cucumber_json::render(&report);
+        assert!(
+            json.contains("@partly-judged") && json.contains("PASS (partly judged): not judged"),
+            "{json}"
+        );
     }
 
     #[test]

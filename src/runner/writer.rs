@@ -163,6 +163,10 @@ fn print_line(r: &ScenarioResult) {
         r.name,
         human(r.duration)
     );
+    // A PASS reached without some of its Then lines says so on the line below it.
+    for line in r.not_judged() {
+        let _ = writeln!(out, "{:<7}  {:<10}    partly judged: {line}", "", "");
+    }
     if r.outcome != Outcome::Passed
         && let Some(m) = &r.message
     {

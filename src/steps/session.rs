@@ -303,7 +303,8 @@ pub async fn no_longer_holds(w: &mut World, _c: &Context) -> StepResult {
     // A cookie the browser dropped at its expiry, or kept because a sign-out of an
     // expired session cleared nothing, says nothing about the sign-out.
     w.within_lifetime("browser", chrono::Utc::now())?;
-    let obs = w.browser()?.observe().await?;
+    let app = w.adapter()?.login_page(w.target()?);
+    let obs = w.browser()?.observe_app(&app).await?;
     let places = obs.places_holding(cred.token.expose());
     if places.is_empty() {
         w.note(format!(

@@ -25,6 +25,7 @@ pub async fn http_redirects(w: &mut World, _c: &Context) -> StepResult {
     let host = target.url().host_str().unwrap_or_default().to_string();
     let login_path = a.login_page(target).path().to_string();
     let mut v = Verdict::default();
+    let mut outcomes = Vec::new();
     for path in ["/", login_path.as_str()] {
         let url = plain
             .join(path.trim_start_matches('/'))
@@ -33,6 +34,27 @@ pub async fn http_redirects(w: &mut World, _c: &Context) -> StepResult {
         let part = redirect::judge(&format!("GET {url}"), &host, &outcome);
         v.violations.extend(part.violations);
         v.evidence.extend(part.evidence);
+        outcomes.push(outcome);
+    }
+    // Plain HTTP on the HTTPS port itself: some servers serve the application there too.
+    let mut on_tls = target.url().clone();
+    if on_tls.set_scheme("http").is_ok()
+        && on_tls.port_or_known_default() != plain.port_or_known_default()
+    {
+        let _ = on_tls.set_port(target.url().port_or_known_default());
+        let outcome = target.http.plain_http_on_tls_port(on_tls.clone()).await?;
+        let part = redirect::judge_on_tls_port(&format!("GET {on_tls}"), &host, &outcome);
+        v.violations.extend(part.violations);
+        v.evidence.extend(part.evidence);
+    }
+    if v.holds() && redirect::nothing_shown(target.config.http_url.is_none(), &outcomes) {
+        v.nothing_to_judge(format!(
+            "nothing listens for plain HTTP at {plain}, the address guessed from the HTTPS URL: \
+             if the application listens for plain HTTP elsewhere, set {}_HTTP_URL there; if it \
+             has no plain-HTTP listener at all, set {}_HTTP_URL={plain} to judge that",
+            target.app().env_prefix(),
+            target.app().env_prefix()
+        ));
     }
     super::conclude_verdict(w, v)
 }

@@ -340,6 +340,12 @@ impl World {
     pub fn within_lifetime(&self, role: &str, at: chrono::DateTime<chrono::Utc>) -> StepResult {
         let max = self.target()?.config.expect.max_lifetime;
         let cred = self.session(role)?;
+        if let Some(why) = &cred.expiry_unread {
+            return Err(Failure::Infra(format!(
+                "the expiry the application advertised for the {role} session cannot be read ({why}): \
+                 it could explain this refusal, so nothing is judged; fix credential.expiry in the profile"
+            )));
+        }
         let by_policy = chrono::Duration::from_std(max)
             .ok()
             .and_then(|d| cred.obtained_at.checked_add_signed(d));

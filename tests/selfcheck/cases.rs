@@ -566,7 +566,7 @@ pub const CHATWOOT_ONLY: &[Case] = &[
         fails: &[e(
             "secret-key-base",
             "the server session cookie is not sealed with a publicly known secret",
-            "*_chatwoot_session: opens with the publicly known SECRET_KEY_BASE from Chatwoot .env.example (AES-256-CBC with HMAC, Sha1 key derivation; session keys: *): anyone can read and forge this application's cookies [ASVS 3.5.3]*",
+            "*_chatwoot_session: opens with the publicly known SECRET_KEY_BASE from Chatwoot .env.example * (AES-256-CBC with HMAC, Sha1 key derivation; session keys: *): anyone can read and forge this application's cookies [ASVS 3.5.3]*",
         )],
     },
     Case {
