@@ -7,6 +7,7 @@ pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod duration;
+pub mod jar;
 pub mod loopback;
 pub mod model;
 pub mod probe;

@@ -318,6 +318,10 @@ pub struct Credential {
     pub obtained_at: DateTime<Utc>,
     /// How it fared over each channel when captured (the positive controls).
     pub baselines: BTreeMap<Channel, Baseline>,
+    /// The user's own cookies for the application, live: what requests made as the user
+    /// present and update. Shared by every copy of this credential; `token` stays the
+    /// value captured, which replays made as an attacker present.
+    pub jar: crate::jar::LiveJar,
 }
 
 impl Credential {
@@ -331,6 +335,7 @@ impl Credential {
             expiry_unread: None,
             obtained_at: Utc::now(),
             baselines: BTreeMap::new(),
+            jar: crate::jar::new_live(),
         }
     }
 

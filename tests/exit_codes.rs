@@ -103,3 +103,51 @@ fn four_when_nothing_ran() {
     assert_eq!(code, 4, "{out}");
     assert!(out.contains("0 passed, 0 failed"), "{out}");
 }
+
+/// An account the suite changed and cannot give back ends the run in ERROR, with the
+/// reason, the way out, and the temporary password in a private file (never on screen).
+#[test]
+fn three_when_a_changed_password_cannot_be_restored() {
+    let dir = std::env::temp_dir().join(format!("sessiondrill-restore-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = Command::new(env!("CARGO_BIN_EXE_sessiondrill"))
+        .args([
+            "--posture",
+            "hardened",
+            "--weaken",
+            "password-history",
+            "--tags",
+            "@rocketchat and @check-password-change",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("SESSIONDRILL_ROCKETCHAT_URL")
+        .env_remove("SESSIONDRILL_CHATWOOT_URL")
+        .output()
+        .expect("the sessiondrill binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("COULD NOT RESTORE"), "{text}");
+    assert!(text.contains("error-password-in-history"), "{text}");
+    assert!(
+        text.contains("password history"),
+        "the way out is named: {text}"
+    );
+    let file = dir.join("RESTORE-PASSWORD-rocketchat.txt");
+    let note = std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{text}", file.display()));
+    assert!(note.contains("temporary password"), "{note}");
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&file).map(|m| m.permissions().mode() & 0o777);
+    assert_eq!(mode.ok(), Some(0o600));
+    // The scenario itself is not a PASS: its verdict could not be made final.
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap_or_default();
+    assert!(report.contains("account not restored"), "{report}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

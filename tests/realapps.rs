@@ -3,8 +3,8 @@
 //! raw HTTP. These facts are what profile targets and their expected-findings tables rest
 //! on: if an upstream release changes one, this test says which, before a verdict drifts.
 //!
-//! Without python3 (Django) or npm (Node-RED) that part passes with a notice, unless `CI`
-//! is set.
+//! Without python3 (Django), npm (Node-RED) or php (DokuWiki) that part passes with a
+//! notice, unless `CI` is set.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -237,6 +237,21 @@ mod django {
     }
 }
 
+mod dokuwiki {
+    use super::*;
+
+    pub const SCRIPT: &str = "ci/apps/dokuwiki";
+    pub const USER: &str = "drill";
+
+    pub fn start(name: &str) -> App {
+        App::start(
+            SCRIPT,
+            name,
+            &[("DOKUWIKI_USER", USER), ("DOKUWIKI_PASSWORD", PASSWORD)],
+        )
+    }
+}
+
 /// Django's defaults (docs: "How to use sessions", settings `SESSION_COOKIE_*`,
 /// `django.contrib.auth` "Session invalidation on password change").
 #[tokio::test]
@@ -400,7 +415,7 @@ async fn django_signed_cookie_sessions_survive_logout() {
 
 #[test]
 fn scripts_refuse_bad_usage_at_once() {
-    for script in [django::SCRIPT, node_red::SCRIPT] {
+    for script in [django::SCRIPT, node_red::SCRIPT, dokuwiki::SCRIPT] {
         let out = Command::new(root().join(script))
             .arg("start")
             .output()
@@ -1135,10 +1150,54 @@ mod suite_on_profiles {
         );
     }
 
-    /// One test for both apps, one configuration at a time: beside each other on two
+    /// DokuWiki (PHP): a session cookie for every visitor, its CSRF token derived from the
+    /// session, an auth cookie re-issued when the password changes. Its expected verdicts
+    /// are earned by the live jar (the password change and its proven restore), by asking
+    /// the application which cookie is a session (login-wrong-password), and by planting
+    /// a value in the application's own alphabet (planted-token).
+    fn dokuwiki_in_its_configuration() {
+        if !available("php") {
+            return;
+        }
+        let app = dokuwiki::start("dokuwiki-suite-default");
+        let out = run_suite(&app, "dokuwiki.toml", "dokuwiki", dokuwiki::USER);
+        compare(&out, "app-dokuwiki", "dokuwiki-default.tsv");
+        let report = std::fs::read_to_string(app.dir.join("reports/report.md")).expect("report.md");
+        assert!(
+            report.contains("anonymous (refused"),
+            "the visitor's own session cookie is named as anonymous:\n{report}"
+        );
+        assert!(
+            report.contains("proven by a fresh sign-in with the original password"),
+            "the password is restored, and the restore proven:\n{report}"
+        );
+        let started = Instant::now();
+        let out = run_with(
+            &app,
+            "dokuwiki.toml",
+            "dokuwiki",
+            dokuwiki::USER,
+            "@app-dokuwiki and @check-token-strength",
+            &[0, 1],
+            &[("SESSIONDRILL_APP_DOKUWIKI_TOKEN_SAMPLES", "320")],
+        );
+        println!(
+            "dokuwiki token-strength: {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        compare(&out, "app-dokuwiki", "dokuwiki-tokens.tsv");
+        let report = std::fs::read_to_string(app.dir.join("reports/report.md")).expect("report.md");
+        assert!(
+            report.contains("tokens in base32hex"),
+            "the evidence names PHP's 5-bit alphabet:\n{report}"
+        );
+    }
+
+    /// One test for the apps, one configuration at a time: beside each other on two
     /// cores the time-scaled checks would judge late.
     #[test]
-    fn django_and_node_red_in_their_configurations() {
+    fn django_node_red_and_dokuwiki_in_their_configurations() {
+        dokuwiki_in_its_configuration();
         django_in_three_configurations();
         if !available("npm") {
             return;

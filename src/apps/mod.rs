@@ -374,6 +374,13 @@ pub trait Adapter: Send + Sync {
     /// the application's documented refusal (status and body). Anything else is an error.
     fn accepts<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance>;
 
+    /// Uses the session on the same request as the user does, through its live cookie
+    /// jar (a sliding session is followed as it re-issues its cookie). Where the
+    /// application keeps no cookies this is the same as `accepts`.
+    fn uses<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance> {
+        self.accepts(t, cred)
+    }
+
     fn sign_out_api<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, String>;
 
     /// Changes the password using `cred`; the evidence of the exchange.

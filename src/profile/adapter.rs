@@ -450,6 +450,10 @@ impl Adapter for ProfileAdapter {
         Box::pin(async move { self.client(t).accepts(cred).await })
     }
 
+    fn uses<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, Acceptance> {
+        Box::pin(async move { self.client(t).uses(cred).await })
+    }
+
     fn sign_out_api<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, String> {
         Box::pin(async move {
             self.client(t)

@@ -10,6 +10,7 @@ use reqwest::header::{CONTENT_TYPE, COOKIE};
 
 use super::schema::{Csrf, Matcher, Profile, Request};
 use crate::apps::Acceptance;
+use crate::jar::LiveJar;
 use crate::model::Credential;
 use crate::probe::{Http, Reply};
 use crate::secret::Secret;
@@ -128,17 +129,17 @@ impl ProfileClient<'_> {
         r.summary(&self.http.masker)
     }
 
-    /// Reads a page for its CSRF field; the cookies it set come along.
+    /// Reads a page for its CSRF field inside the user's jar: the cookies it sets (Rails
+    /// re-issues its session cookie when it stores the token) go into the jar.
     async fn csrf(
         &self,
         csrf: &Csrf,
-        cookies: &mut BTreeMap<String, String>,
+        jar: &LiveJar,
         presented: Option<&Credential>,
     ) -> anyhow::Result<String> {
-        let mut req = self.http.request(Method::GET, &csrf.page);
-        req = self.present(req, presented, cookies);
+        let req = self.present_live(self.http.request(Method::GET, &csrf.page), presented, jar);
         let r = self.http.send(req).await?;
-        cookies.extend(cookies_set(&r));
+        self.absorb(jar, &r);
         hidden_input(&r.body, &csrf.field).ok_or_else(|| {
             anyhow::anyhow!(
                 "the page {} has no hidden input `{}` (the profile's CSRF field): {}",
@@ -149,28 +150,101 @@ impl ProfileClient<'_> {
         })
     }
 
-    /// Adds the credential as the profile presents it, and any other cookies.
-    fn present(
+    /// Takes an answer's cookies into the jar; the cookies it replaced, for the evidence.
+    fn absorb(&self, jar: &LiveJar, r: &Reply) -> Vec<String> {
+        let mut j = jar.lock().unwrap_or_else(|e| e.into_inner());
+        let done = j.absorb(&r.set_cookies(), chrono::Utc::now());
+        // Whatever the application sets may be a session: never shown whole.
+        for name in j.pairs().keys() {
+            if let Some(v) = j.get(name).filter(|v| v.len() >= 8) {
+                self.http.masker.register(&Secret::new(v));
+            }
+        }
+        done.replaced
+    }
+
+    /// The header templates filled with the credential's token and parts; a `Cookie`
+    /// template only when `cookies` is off (the live jar carries the cookies).
+    fn headers(
+        &self,
+        mut req: reqwest::RequestBuilder,
+        c: &Credential,
+        cookies: bool,
+    ) -> reqwest::RequestBuilder {
+        let p = &self.profile.credential.present;
+        for template in p.header.iter().chain(&p.headers) {
+            if let Some((name, value)) = template.split_once(':')
+                && (cookies || !name.trim().eq_ignore_ascii_case("cookie"))
+                && let Some(value) = fill_parts(value.trim(), c)
+            {
+                req = req.header(name.trim(), value);
+            }
+        }
+        req
+    }
+
+    /// Starts the jar of a credential found in the browser with the cookies it was found
+    /// in: the token's own cookie and every part that lives in a cookie.
+    fn seed(&self, j: &mut crate::jar::Jar, c: &Credential) {
+        let cc = &self.profile.credential;
+        let token_cookie = cc.present.cookie.clone().or_else(|| {
+            // Found as a cookie's whole value (not inside a JSON cookie).
+            if cc.cookie_json.is_some() {
+                return None;
+            }
+            c.found_in
+                .iter()
+                .find_map(|p| p.strip_prefix("cookie "))
+                .filter(|n| {
+                    cc.cookies
+                        .iter()
+                        .any(|c| c == super::adapter::unprefixed(n))
+                })
+                .map(str::to_string)
+        });
+        if let Some(name) = token_cookie {
+            j.set(&name, c.token.expose(), c.obtained_at);
+        }
+        for (part, spec) in &cc.parts {
+            if let (Some(cookie), Some(v)) = (spec.cookies.first(), c.part(part)) {
+                j.set(cookie, v.expose(), c.obtained_at);
+            }
+        }
+    }
+
+    /// A request made as the attacker: the captured credential, frozen, and nothing else.
+    fn present_frozen(
+        &self,
+        req: reqwest::RequestBuilder,
+        c: &Credential,
+    ) -> reqwest::RequestBuilder {
+        let mut req = self.headers(req, c, true);
+        if let Some(name) = &self.profile.credential.present.cookie {
+            req = req.header(COOKIE, format!("{name}={}", c.token.expose()));
+        }
+        req
+    }
+
+    /// A request made as the user: every cookie of the user's live jar (the session cookie
+    /// as the application last set it), and the header templates.
+    fn present_live(
         &self,
         req: reqwest::RequestBuilder,
         cred: Option<&Credential>,
-        cookies: &BTreeMap<String, String>,
+        jar: &LiveJar,
     ) -> reqwest::RequestBuilder {
-        let mut cookies = cookies.clone();
         let mut req = req;
         if let Some(c) = cred {
-            let p = &self.profile.credential.present;
-            if let Some(name) = &p.cookie {
-                cookies.insert(name.clone(), c.token.expose().to_string());
-            }
-            for template in p.header.iter().chain(&p.headers) {
-                if let Some((name, value)) = template.split_once(':')
-                    && let Some(value) = fill_parts(value.trim(), c)
-                {
-                    req = req.header(name.trim(), value);
+            let live = {
+                let mut j = jar.lock().unwrap_or_else(|e| e.into_inner());
+                if j.is_empty() {
+                    self.seed(&mut j, c);
                 }
-            }
+                !j.is_empty()
+            };
+            req = self.headers(req, c, !live);
         }
+        let cookies = jar.lock().unwrap_or_else(|e| e.into_inner()).pairs();
         if !cookies.is_empty() {
             req = req.header(COOKIE, cookie_header(&cookies));
         }
@@ -218,13 +292,13 @@ impl ProfileClient<'_> {
         address: Option<&str>,
     ) -> anyhow::Result<SignedIn> {
         let s = &self.profile.sign_in;
-        let mut cookies = BTreeMap::new();
+        let jar = crate::jar::new_live();
         let token = match &s.csrf {
-            Some(c) => Some((c.field.as_str(), self.csrf(c, &mut cookies, None).await?)),
+            Some(c) => Some((c.field.as_str(), self.csrf(c, &jar, None).await?)),
             None => None,
         };
         let mut req = self.http.request(method(&s.method), &s.path);
-        req = self.present(req, None, &cookies);
+        req = self.present_live(req, None, &jar);
         if let Some(a) = address {
             req = req.header("X-Forwarded-For", a).header("X-Real-IP", a);
         }
@@ -244,6 +318,7 @@ impl ProfileClient<'_> {
             }
         };
         let r = self.http.send(req).await?;
+        self.absorb(&jar, &r);
         if let Some(u) = s.unusable.iter().find(|u| u.answer.matches(&r)) {
             anyhow::bail!("{}: {}", u.say, self.masked(&r));
         }
@@ -252,7 +327,7 @@ impl ProfileClient<'_> {
         }
         let (ok, refused) = (s.success.matches(&r), s.refused.matches(&r));
         match (ok, refused) {
-            (true, false) => self.capture(&r).map(SignedIn::Accepted),
+            (true, false) => self.capture(&r, jar).map(SignedIn::Accepted),
             (false, true) => Ok(SignedIn::Refused(self.masked(&r))),
             (true, true) => anyhow::bail!(
                 "the answer to the sign-in matches both `sign_in.success` and `sign_in.refused`; make them differ: {}",
@@ -265,10 +340,15 @@ impl ProfileClient<'_> {
         }
     }
 
-    /// The credential in a successful sign-in answer, where the profile says it lives.
-    fn capture(&self, r: &Reply) -> anyhow::Result<Credential> {
+    /// The credential in a successful sign-in answer, where the profile says it lives; a
+    /// cookie the answer did not set anew comes from the jar (a session id issued
+    /// before the sign-in and kept through it).
+    fn capture(&self, r: &Reply, jar: LiveJar) -> anyhow::Result<Credential> {
         let c = &self.profile.credential;
-        let set = cookies_set(r);
+        let mut set = cookies_set(r);
+        for (n, v) in jar.lock().unwrap_or_else(|e| e.into_inner()).pairs() {
+            set.entry(n).or_insert(v);
+        }
         // The answer's named field or header first; a cookie it sets last (an application
         // may set its session cookies beside a token it hands out in the body).
         let from_cookie = |n: &String| {
@@ -315,6 +395,7 @@ impl ProfileClient<'_> {
         let token = Secret::new(value);
         self.http.masker.register(&token);
         let mut cred = Credential::new(token, found_in);
+        cred.jar = jar;
         let body = r.json();
         for (name, part) in &c.parts {
             let value = part
@@ -378,12 +459,13 @@ impl ProfileClient<'_> {
         let Some(u) = &self.profile.credential.user else {
             return Ok(cred);
         };
-        let req = self.present(
+        let req = self.present_live(
             self.http.request(Method::GET, &u.request),
             Some(&cred),
-            &BTreeMap::new(),
+            &cred.jar,
         );
         let r = self.http.send(req).await?;
+        self.absorb(&cred.jar, &r);
         if r.status != 200 {
             return Ok(cred);
         }
@@ -420,23 +502,48 @@ impl ProfileClient<'_> {
         Ok(out)
     }
 
-    /// The raw answer to the profile's validity request with `cred` presented.
+    /// The raw answer to the profile's validity request with `cred` presented as
+    /// captured (a replay made as an attacker).
     pub async fn replay(&self, cred: &Credential) -> anyhow::Result<Reply> {
         let v = &self.profile.valid;
-        let req = self.present(
-            self.http.request(method(&v.method), &v.path),
-            Some(cred),
-            &BTreeMap::new(),
-        );
+        let req = self.present_frozen(self.http.request(method(&v.method), &v.path), cred);
         Ok(self.http.send(req).await?)
     }
 
-    /// Replays the credential on the profile's validity request.
+    /// Replays the credential, frozen, on the profile's validity request.
     pub async fn accepts(&self, cred: &Credential) -> anyhow::Result<Acceptance> {
-        let v = &self.profile.valid;
         let r = self.replay(cred).await?;
-        let evidence = self.masked(&r);
-        match (v.accepted.matches(&r), v.refused.matches(&r)) {
+        self.judge_valid(&r, String::new())
+    }
+
+    /// Uses the session on the profile's validity request as the user does: through the
+    /// live jar, taking in what the application sets (a sliding session re-issues its
+    /// cookie on use).
+    pub async fn uses(&self, cred: &Credential) -> anyhow::Result<Acceptance> {
+        let v = &self.profile.valid;
+        let req = self.present_live(
+            self.http.request(method(&v.method), &v.path),
+            Some(cred),
+            &cred.jar,
+        );
+        let r = self.http.send(req).await?;
+        let replaced = self.absorb(&cred.jar, &r);
+        let note = if replaced.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; re-issued {} at {}",
+                replaced.join(", "),
+                cred.since_capture(chrono::Utc::now())
+            )
+        };
+        self.judge_valid(&r, note)
+    }
+
+    fn judge_valid(&self, r: &Reply, note: String) -> anyhow::Result<Acceptance> {
+        let v = &self.profile.valid;
+        let evidence = format!("{}{note}", self.masked(r));
+        match (v.accepted.matches(r), v.refused.matches(r)) {
             (true, false) => Ok(Acceptance {
                 accepted: true,
                 evidence,
@@ -454,7 +561,8 @@ impl ProfileClient<'_> {
         }
     }
 
-    /// A request made inside the session (sign-out, password change); its masked answer.
+    /// A request made inside the session as the user (sign-out, password change): the CSRF
+    /// read and the request itself go through the session's live jar. Its masked answer.
     async fn inside(
         &self,
         cred: &Credential,
@@ -462,18 +570,15 @@ impl ProfileClient<'_> {
         request: &Request,
         fill: &dyn Fn(&str) -> String,
     ) -> anyhow::Result<String> {
-        let mut cookies = BTreeMap::new();
+        let jar = &cred.jar;
         let token = match &request.csrf {
-            Some(c) => Some((
-                c.field.as_str(),
-                self.csrf(c, &mut cookies, Some(cred)).await?,
-            )),
+            Some(c) => Some((c.field.as_str(), self.csrf(c, jar, Some(cred)).await?)),
             None => None,
         };
-        let req = self.present(
+        let req = self.present_live(
             self.http.request(method(&request.method), &request.path),
             Some(cred),
-            &cookies,
+            jar,
         );
         let req = match &request.json {
             Some(template) => req
@@ -483,6 +588,7 @@ impl ProfileClient<'_> {
             None => self.form_body(req, &request.form, fill, token),
         };
         let r = self.http.send(req).await?;
+        self.absorb(jar, &r);
         if !request.success.matches(&r) {
             anyhow::bail!("{what} failed: {}", self.masked(&r));
         }

@@ -90,6 +90,7 @@ weaknesses! {
     AcceptsWrongPassword = "accepts-wrong-password": "any password signs the user in",
     LoginIssuesDeadToken = "login-issues-dead-token": "the token handed out at sign-in is already expired",
     KnownSecretKeyBase = "known-secret-key-base": "cookies are sealed with Chatwoot's .env.example SECRET_KEY_BASE",
+    PasswordHistory = "password-history": "a password used before cannot be set again (Rocket.Chat's Accounts_Password_History_Enabled: error-password-in-history), so a changed password cannot be changed back",
     LegacyRailsCookie = "legacy-rails-cookie": "the Rails session cookie is in the format of apps that never called load_defaults 5.2 (AES-256-CBC with HMAC-SHA1, PBKDF2-SHA1 keys)",
     ApiTokenSurvives = "api-token-survives": "the permanent API access token survives sign-out and password change",
     PubsubSurvives = "pubsub-survives": "a session's pubsub token survives the end of the session",
@@ -172,6 +173,7 @@ impl Weakness {
     pub fn applies_to(self, app: AppId) -> bool {
         use Weakness::*;
         match app {
+            AppId::Chatwoot => !matches!(self, LoginViaUrlToken | PasswordHistory),
             AppId::RocketChat => !matches!(
                 self,
                 KnownSecretKeyBase
@@ -180,7 +182,6 @@ impl Weakness {
                     | PubsubSurvives
                     | NoSessionRenewal
             ),
-            AppId::Chatwoot => !matches!(self, LoginViaUrlToken),
             AppId::Profile(_) => false,
         }
     }

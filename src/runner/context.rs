@@ -243,9 +243,25 @@ pub struct PendingRestore {
 pub struct Restorations {
     pending: Mutex<BTreeMap<u64, PendingRestore>>,
     next: Mutex<u64>,
+    /// Restores that failed or could not be proven, for the run's report and exit code.
+    failed: Mutex<Vec<String>>,
 }
 
+/// How a scenario's evidence marks a restore that failed: the scenario is then ERROR.
+pub const RESTORE_FAILED: &str = "account not restored: ";
+
 impl Restorations {
+    pub fn record_failure(&self, what: &str) {
+        self.failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(what.to_string());
+    }
+
+    pub fn take_failures(&self) -> Vec<String> {
+        std::mem::take(&mut *self.failed.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     pub fn register(
         &self,
         app: AppId,
@@ -323,42 +339,77 @@ impl RunContext {
     }
 
     /// Undoes a password change: through the changing session if it still works,
-    /// otherwise by signing in with the temporary password. Returns what happened.
+    /// otherwise by signing in with the temporary password; then proves it with a fresh
+    /// sign-in with the original password (a restore answered "done" is not a restore).
+    /// Returns what happened.
     pub async fn restore(&self, r: &PendingRestore) -> Result<String, String> {
         let Some(rt) = self.target(r.app) else {
             return Err("no such target".into());
         };
         let (t, a) = (&rt.target, &rt.adapter);
-        if let Some(via) = &r.via
+        let quiet = |_: &str| {};
+        let done = if let Some(via) = &r.via
             && a.change_password(t, via, &r.temporary, &r.original)
                 .await
                 .is_ok()
         {
             let _ = a.sign_out_api(t, via).await;
-            return Ok("password restored through the session that changed it".into());
-        }
-        let quiet = |_: &str| {};
-        match rt.api_sign_in(&r.temporary, &quiet).await {
-            Ok(ApiSignIn::SignedIn(cred)) => {
-                let outcome = a.change_password(t, &cred, &r.temporary, &r.original).await;
-                let _ = a.sign_out_api(t, &cred).await;
-                outcome
-                    .map(|_| {
-                        "password restored after signing in with the temporary password".into()
-                    })
-                    .map_err(|e| self.write_recovery(r, &format!("{e:#}")))
-            }
-            _ => match rt.api_sign_in(&r.original, &quiet).await {
-                // The change never took effect: nothing to undo.
+            "password restored through the session that changed it"
+        } else {
+            match rt.api_sign_in(&r.temporary, &quiet).await {
                 Ok(ApiSignIn::SignedIn(cred)) => {
+                    let outcome = a.change_password(t, &cred, &r.temporary, &r.original).await;
                     let _ = a.sign_out_api(t, &cred).await;
-                    Ok("the original password still works; nothing to restore".into())
+                    if let Err(e) = outcome {
+                        return Err(self.write_recovery(
+                            r,
+                            &format!(
+                                "{e:#}; an application that keeps a password history refuses an \
+                                 earlier password: allow its reuse for the test account, or give \
+                                 the suite an account whose password it may change freely"
+                            ),
+                        ));
+                    }
+                    "password restored after signing in with the temporary password"
                 }
-                _ => Err(self.write_recovery(
+                _ => match rt.api_sign_in(&r.original, &quiet).await {
+                    // The change never took effect: nothing to undo, and this sign-in proves it.
+                    Ok(ApiSignIn::SignedIn(cred)) => {
+                        let _ = a.sign_out_api(t, &cred).await;
+                        return Ok("the original password still works; nothing to restore".into());
+                    }
+                    _ => {
+                        return Err(self.write_recovery(
+                            r,
+                            "neither the temporary nor the original password signs in",
+                        ));
+                    }
+                },
+            }
+        };
+        // The positive control of the restore: the original password signs in again.
+        match rt.api_sign_in(&r.original, &quiet).await {
+            Ok(ApiSignIn::SignedIn(cred)) => {
+                let _ = a.sign_out_api(t, &cred).await;
+                Ok(format!(
+                    "{done}; proven by a fresh sign-in with the original password"
+                ))
+            }
+            Ok(ApiSignIn::Rejected { evidence } | ApiSignIn::Throttled { evidence }) => {
+                Err(self.write_recovery(
                     r,
-                    "neither the temporary nor the original password signs in",
-                )),
-            },
+                    &format!(
+                        "the change back was answered as done, but a fresh sign-in with the original \
+                         password is refused ({evidence}); an application that keeps a password \
+                         history refuses an earlier password: allow its reuse for the test account, \
+                         or give the suite an account whose password it may change freely"
+                    ),
+                ))
+            }
+            Err(e) => Err(self.write_recovery(
+                r,
+                &format!("the fresh sign-in that proves the restore failed: {e:#}"),
+            )),
         }
     }
 

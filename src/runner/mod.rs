@@ -285,12 +285,13 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
                 .await;
         }
     }
-    let restore_failures: Vec<String> = ctx
-        .restore_all(Duration::from_secs(60))
-        .await
-        .into_iter()
-        .filter_map(Result::err)
-        .collect();
+    let mut restore_failures: Vec<String> = ctx.restorations.take_failures();
+    restore_failures.extend(
+        ctx.restore_all(Duration::from_secs(60))
+            .await
+            .into_iter()
+            .filter_map(Result::err),
+    );
     if owns_browsers {
         ctx.browsers.shutdown();
     }
@@ -303,6 +304,16 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         .map(|(key, mut r)| {
             r.evidence = planned.notes.get(&key).cloned().unwrap_or_default();
             r.evidence.extend(evidence.remove(&key).unwrap_or_default());
+            // An account the scenario changed and could not give back: its verdict is
+            // not final, whatever the steps found.
+            if let Some(line) = r
+                .evidence
+                .iter()
+                .find(|e| e.starts_with(context::RESTORE_FAILED))
+            {
+                r.outcome = Outcome::Error;
+                r.message = Some(line.clone());
+            }
             let x = extras.remove(&key).unwrap_or_default();
             r.screenshot = x.screenshot;
             r.page_html = x.page_html;

@@ -59,7 +59,9 @@ async fn keep_using(
     // The first use is the positive control: a session refused from the start proves nothing.
     let mut first_accepted: Option<String> = None;
     loop {
-        let r = a.accepts(&t.target, &cred).await?;
+        // As the user: through the session's live jar, so a sliding session that
+        // re-issues its cookie on use is followed, not judged on a stale copy.
+        let r = a.uses(&t.target, &cred).await?;
         let elapsed = started.elapsed();
         if !r.accepted {
             let Some(first) = &first_accepted else {

@@ -33,8 +33,39 @@ pub async fn two_sign_ins_differ(w: &mut World, _c: &Context) -> StepResult {
     Ok(())
 }
 
-/// A token-shaped value nobody was issued: 32 random bytes, base64url.
-fn fake_token() -> Secret {
+/// A value nobody was issued, shaped like the application's own tokens (`like`: its
+/// length, in the alphabet it is written in), so that an application that checks the
+/// shape of what it is sent (PHP and DokuWiki refuse ids with other characters) judges
+/// the value, not its shape. Without a real token: 32 random bytes, base64url.
+fn fake_token(like: Option<&str>) -> Secret {
+    use crate::checks::entropy::alphabet;
+    if let Some(real) = like
+        && let Some(a) = alphabet::detect(&[real.to_string()])
+    {
+        let symbols: Vec<char> = a.symbols().chars().collect();
+        let upper = real.bytes().any(|b| b.is_ascii_uppercase());
+        let fake: String = (0..real.len())
+            .map(|_| symbols[rand::random_range(0..symbols.len())])
+            .map(|c| {
+                if upper
+                    && matches!(
+                        a,
+                        alphabet::Alphabet::Hex
+                            | alphabet::Alphabet::Base32
+                            | alphabet::Alphabet::Base32Hex
+                            | alphabet::Alphabet::Base36
+                    )
+                {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
+            .collect();
+        if fake != real {
+            return Secret::new(fake);
+        }
+    }
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes[..]);
     Secret::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
@@ -43,7 +74,14 @@ fn fake_token() -> Secret {
 pub async fn plant_token(w: &mut World, _c: &Context) -> StepResult {
     w.ensure_browser().await?;
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
-    let fake = fake_token();
+    // The run's one shared signed-in observation shows what the application's tokens look like.
+    let ctx = w.ctx()?.clone();
+    let like = t
+        .observation(&ctx.browsers, &|m| ctx.progress(m))
+        .await
+        .ok()
+        .map(|s| s.credential.token.expose().to_string());
+    let fake = fake_token(like.as_deref());
     t.target.masker.register(&fake);
     let places = a.plant(&t.target, w.browser()?, &fake).await?;
     w.note(format!("planted {fake} in {}", places.join(", ")));

@@ -156,21 +156,70 @@ pub async fn holds_credential(w: &mut World, _c: &Context) -> StepResult {
     }
 }
 
+/// A credential is what the application accepts, not a cookie name: an application that
+/// gives every visitor a session cookie keeps one after a wrong password too. Each
+/// candidate the browser holds is asked about; a refusal counts once a real session
+/// (signed in with the right password) is shown accepted by the same request.
 pub async fn holds_no_credential(w: &mut World, _c: &Context) -> StepResult {
-    let a = w.adapter()?;
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
     let obs = w.browser()?.observe().await?;
-    match a.credentials_in(&obs).into_iter().next() {
-        None => {
-            w.note(format!(
-                "the browser holds no session credential ({})",
-                obs.summary()
-            ));
-            Ok(())
-        }
-        Some(cred) => Err(Failure::Finding(format!(
-            "a sign-in with a wrong password left a session in the browser: {cred}"
-        ))),
+    let candidates = a.credentials_in(&obs);
+    if candidates.is_empty() {
+        w.note(format!(
+            "the browser holds no session credential ({})",
+            obs.summary()
+        ));
+        return Ok(());
     }
+    let mut anonymous = Vec::new();
+    for cred in &candidates {
+        let r = a
+            .accepts(&t.target, cred)
+            .await
+            .map_err(|e| Failure::Infra(format!("asking the application about {cred}: {e:#}")))?;
+        if r.accepted {
+            return Err(Failure::Finding(format!(
+                "a sign-in with a wrong password left a session the application accepts in the browser: {cred} ({})",
+                r.evidence
+            )));
+        }
+        anonymous.push(format!(
+            "{cred}: anonymous (refused: {})",
+            crate::model::brief(&r.evidence)
+        ));
+    }
+    // The control: the same request accepts a real session.
+    let password = t.target.config.account.password.clone();
+    let real = match t.api_sign_in(&password, &|_| {}).await? {
+        crate::apps::ApiSignIn::SignedIn(cred) => cred,
+        crate::apps::ApiSignIn::Rejected { evidence }
+        | crate::apps::ApiSignIn::Throttled { evidence } => {
+            return Err(Failure::Infra(format!(
+                "the browser holds cookies named like the session, and no real session could be signed in to show that the application would accept one: {evidence}"
+            )));
+        }
+    };
+    let control = a.accepts(&t.target, &real).await;
+    let _ = a.sign_out_api(&t.target, &real).await;
+    let control =
+        control.map_err(|e| Failure::Infra(format!("the control replay failed: {e:#}")))?;
+    if !control.accepted {
+        return Err(Failure::no_baseline(
+            "the API",
+            &format!(
+                "a session signed in with the right password is refused too ({}), so a refusal of the cookies left after the wrong password shows nothing",
+                control.evidence
+            ),
+        ));
+    }
+    for line in anonymous {
+        w.note(line);
+    }
+    w.note(format!(
+        "control: a session signed in with the right password is accepted by the same request ({})",
+        crate::model::brief(&control.evidence)
+    ));
+    Ok(())
 }
 
 pub async fn login_page_shows_error(w: &mut World, _c: &Context) -> StepResult {

@@ -419,8 +419,10 @@ impl World {
             match ctx.restore(&pending).await {
                 Ok(what) => self.note(what),
                 Err(what) => {
+                    // The scenario's verdict is not final: it ends in ERROR, and the run says why.
                     ctx.progress(&what);
-                    self.note(what);
+                    ctx.restorations.record_failure(&what);
+                    self.note(format!("{}{what}", crate::runner::context::RESTORE_FAILED));
                 }
             }
         }

@@ -429,7 +429,7 @@ pub const SHARED: &[Case] = &[
         fails: &[e(
             "login-wrong-password",
             "the browser holds no session credential",
-            "a sign-in with a wrong password left a session in the browser: *",
+            "a sign-in with a wrong password left a session the application accepts in the browser: *",
         )],
     },
     Case {

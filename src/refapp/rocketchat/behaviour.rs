@@ -60,6 +60,8 @@ pub struct Behaviour {
     pub sweep_interval: Duration,
     pub logout_removes_token: bool,
     pub password_change_removes_others: bool,
+    /// `password-history`: a password used before is refused.
+    pub password_history: bool,
     pub rotate_at_login: bool,
     pub adopt_planted: bool,
     pub url_token_login: bool,
@@ -112,6 +114,7 @@ impl Behaviour {
                 sweep_interval: o.sweep_interval.unwrap_or(facts::EXPIRE_TOKENS_INTERVAL),
                 logout_removes_token: true,
                 password_change_removes_others: true,
+                password_history: false,
                 rotate_at_login: true,
                 adopt_planted: false,
                 url_token_login: true,
@@ -140,6 +143,7 @@ impl Behaviour {
                 sweep_interval: o.sweep_interval.unwrap_or(Duration::from_secs(60)),
                 logout_removes_token: true,
                 password_change_removes_others: true,
+                password_history: false,
                 rotate_at_login: true,
                 adopt_planted: false,
                 url_token_login: false,
@@ -167,6 +171,7 @@ impl Behaviour {
         match w {
             LogoutKeepsToken => self.logout_removes_token = false,
             PasswordChangeKeepsSessions => self.password_change_removes_others = false,
+            PasswordHistory => self.password_history = true,
             NoRotationAtLogin => self.rotate_at_login = false,
             AdoptsPlantedToken => self.adopt_planted = true,
             NoSecure => self.client_cookies_secure_on_https = false,

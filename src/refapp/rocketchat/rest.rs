@@ -299,6 +299,12 @@ pub async fn update_own_basic_info(
             json!({"success": false, "error": "TOTP invalid [totp-invalid]", "errorType": "totp-invalid",
                    "details": {"method": "password"}}),
         ),
+        Err(PasswordError::InHistory) => reply(
+            StatusCode::BAD_REQUEST,
+            json!({"success": false,
+                   "error": "Password has already been used [error-password-in-history]",
+                   "errorType": "error-password-in-history"}),
+        ),
         Err(PasswordError::SameAsCurrent) => reply(
             StatusCode::BAD_REQUEST,
             json!({"success": false,

@@ -43,6 +43,8 @@ pub struct User {
     tokens: Vec<StoredToken>,
     /// Only for `no-rotation-at-login`: the server keeps the last token to hand it out again.
     last_plain: Option<String>,
+    /// Digests of earlier passwords (`password-history`).
+    history: Vec<String>,
 }
 
 /// A token issued or resumed, as the client is told.
@@ -74,6 +76,7 @@ pub enum PasswordError {
     CodeRequired,
     CodeInvalid,
     SameAsCurrent,
+    InHistory,
 }
 
 pub struct Store {
@@ -121,6 +124,7 @@ impl Store {
             digest: facts::password_digest(password),
             tokens: Vec::new(),
             last_plain: None,
+            history: Vec::new(),
         });
         id
     }
@@ -387,7 +391,11 @@ impl Store {
             if new_digest == user.digest {
                 return Err(PasswordError::SameAsCurrent);
             }
-            user.digest = new_digest;
+            if self.behaviour.password_history && user.history.contains(&new_digest) {
+                return Err(PasswordError::InHistory);
+            }
+            let old = std::mem::replace(&mut user.digest, new_digest);
+            user.history.push(old);
         }
         if self.behaviour.password_change_removes_others {
             self.remove_other_tokens(user_id, caller_token);
