@@ -230,19 +230,8 @@ fn alphabets() {
         "alphabet", "fixture", "read as", "bits", "effective", "verdict", "time"
     );
     let make = |a: Alphabet, len: usize, random: usize| -> Vec<String> {
-        let symbols: Vec<char> = a.symbols().chars().collect();
         (0..entropy::FIPS_BLOCK)
-            .map(|_| {
-                (0..len)
-                    .map(|i| {
-                        if i < random {
-                            symbols[rand::random_range(0..symbols.len())]
-                        } else {
-                            symbols[(i * 7) % symbols.len()]
-                        }
-                    })
-                    .collect()
-            })
+            .map(|_| entropy::alphabet::sample_token(a, len, random))
             .collect()
     };
     let cases = [
@@ -272,21 +261,7 @@ fn alphabets() {
         }
     }
     let uuids: Vec<String> = (0..entropy::FIPS_BLOCK)
-        .map(|_| {
-            let mut b = [0u8; 16];
-            rand::fill(&mut b[..]);
-            b[6] = (b[6] & 0x0f) | 0x40;
-            b[8] = (b[8] & 0x3f) | 0x80;
-            let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-            format!(
-                "{}-{}-{}-{}-{}",
-                &h[..8],
-                &h[8..12],
-                &h[12..16],
-                &h[16..20],
-                &h[20..]
-            )
-        })
+        .map(|_| entropy::alphabet::uuid_v4())
         .collect();
     let (analysis, took) = timed(|| entropy::analyse(&uuids));
     println!(

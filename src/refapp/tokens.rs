@@ -68,26 +68,9 @@ fn mint_in_other_alphabet(weaknesses: &std::collections::BTreeSet<Weakness>) -> 
         _ => None,
     })?;
     if len == 0 {
-        // RFC 9562 version 4: random but for the version nibble and the variant bits.
-        let mut b = [0u8; 16];
-        rand::fill(&mut b[..]);
-        b[6] = (b[6] & 0x0f) | 0x40;
-        b[8] = (b[8] & 0x3f) | 0x80;
-        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        return Some(format!(
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..]
-        ));
+        return Some(crate::checks::entropy::alphabet::uuid_v4());
     }
-    let symbols: Vec<char> = alphabet.symbols().chars().collect();
-    let mut t: String = (0..random)
-        .map(|_| symbols[rand::random_range(0..symbols.len())])
-        .collect();
-    // A fixed tail that uses the whole alphabet's range, as a constant suffix would.
-    t.extend((random..len).map(|i| symbols[(i * 7) % symbols.len()]));
-    Some(t)
+    Some(crate::checks::entropy::alphabet::sample_token(
+        alphabet, len, random,
+    ))
 }

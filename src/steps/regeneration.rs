@@ -42,26 +42,18 @@ fn fake_token(like: Option<&str>) -> Secret {
     if let Some(real) = like
         && let Some(a) = alphabet::detect(&[real.to_string()])
     {
-        let symbols: Vec<char> = a.symbols().chars().collect();
-        let upper = real.bytes().any(|b| b.is_ascii_uppercase());
-        let fake: String = (0..real.len())
-            .map(|_| symbols[rand::random_range(0..symbols.len())])
-            .map(|c| {
-                if upper
-                    && matches!(
-                        a,
-                        alphabet::Alphabet::Hex
-                            | alphabet::Alphabet::Base32
-                            | alphabet::Alphabet::Base32Hex
-                            | alphabet::Alphabet::Base36
-                    )
-                {
-                    c.to_ascii_uppercase()
-                } else {
-                    c
-                }
-            })
-            .collect();
+        // Alphabets that fold case are written lower case; keep an upper-case token's case.
+        let folds = matches!(
+            a,
+            alphabet::Alphabet::Hex
+                | alphabet::Alphabet::Base32
+                | alphabet::Alphabet::Base32Hex
+                | alphabet::Alphabet::Base36
+        );
+        let mut fake = alphabet::sample_token(a, real.len(), real.len());
+        if folds && !real.bytes().any(|b| b.is_ascii_lowercase()) {
+            fake = fake.to_ascii_uppercase();
+        }
         if fake != real {
             return Secret::new(fake);
         }

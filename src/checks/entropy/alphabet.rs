@@ -179,6 +179,39 @@ pub fn detect(tokens: &[String]) -> Option<Alphabet> {
     Alphabet::ALL.into_iter().find(|a| a.holds(tokens))
 }
 
+/// `random` random characters of `a` followed by a fixed tail up to `len`: a well-made
+/// token when `random == len`, a short-random one otherwise (the reference targets'
+/// weaknesses, benchmarks and tests).
+pub fn sample_token(a: Alphabet, len: usize, random: usize) -> String {
+    let symbols: Vec<char> = a.symbols().chars().collect();
+    (0..len)
+        .map(|i| {
+            if i < random {
+                symbols[rand::random_range(0..symbols.len())]
+            } else {
+                symbols[(i * 7) % symbols.len()]
+            }
+        })
+        .collect()
+}
+
+/// An RFC 9562 version-4 UUID: random but for the version nibble and the variant bits.
+pub fn uuid_v4() -> String {
+    let mut b = [0u8; 16];
+    rand::fill(&mut b[..]);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
 /// The characters of the sample no known alphabet has, for the evidence.
 pub fn foreign_characters(tokens: &[String]) -> String {
     let mut seen: Vec<char> = tokens

@@ -608,15 +608,8 @@ mod tests {
     }
 
     fn in_alphabet(a: Alphabet, n: usize, random: usize, fixed: usize) -> Vec<String> {
-        let symbols: Vec<char> = a.symbols().chars().collect();
         (0..n)
-            .map(|_| {
-                let mut t: String = (0..random)
-                    .map(|_| symbols[rand::random_range(0..symbols.len())])
-                    .collect();
-                t.extend((0..fixed).map(|i| symbols[i % symbols.len()]));
-                t
-            })
+            .map(|_| alphabet::sample_token(a, random + fixed, random))
             .collect()
     }
 
@@ -690,23 +683,7 @@ mod tests {
 
     #[test]
     fn uuids_carry_122_random_bits_below_the_128_required() {
-        let tokens: Vec<String> = (0..2_000)
-            .map(|_| {
-                let mut b = [0u8; 16];
-                rand::fill(&mut b[..]);
-                b[6] = (b[6] & 0x0f) | 0x40;
-                b[8] = (b[8] & 0x3f) | 0x80;
-                let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-                format!(
-                    "{}-{}-{}-{}-{}",
-                    &h[..8],
-                    &h[8..12],
-                    &h[12..16],
-                    &h[16..20],
-                    &h[20..]
-                )
-            })
-            .collect();
+        let tokens: Vec<String> = (0..2_000).map(|_| alphabet::uuid_v4()).collect();
         let a = analyse(&tokens);
         assert_eq!((a.bits, a.format_bits), (122, 6), "{}", a.summary());
         assert!(a.summary().contains("UUID version 4"), "{}", a.summary());
