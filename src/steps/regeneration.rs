@@ -33,10 +33,10 @@ pub async fn two_sign_ins_differ(w: &mut World, _c: &Context) -> StepResult {
     Ok(())
 }
 
-/// A value nobody was issued, shaped like the application's own tokens (`like`: its
-/// length, in the alphabet it is written in), so that an application that checks the
-/// shape of what it is sent (PHP and DokuWiki refuse ids with other characters) judges
-/// the value, not its shape. Without a real token: 32 random bytes, base64url.
+/// A value nobody was issued, shaped like the application's own ids (`like`: its length,
+/// in the alphabet it is written in), so that an application that checks the shape of
+/// what it is sent (PHP and DokuWiki ignore ids with other characters) judges the value,
+/// not its shape. Without an id to copy: 32 random bytes, base64url.
 fn fake_token(like: Option<&str>) -> Secret {
     use crate::checks::entropy::alphabet;
     if let Some(real) = like
@@ -66,13 +66,15 @@ fn fake_token(like: Option<&str>) -> Secret {
 pub async fn plant_token(w: &mut World, _c: &Context) -> StepResult {
     w.ensure_browser().await?;
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
-    // The run's one shared signed-in observation shows what the application's tokens look like.
-    let ctx = w.ctx()?.clone();
-    let like = t
-        .observation(&ctx.browsers, &|m| ctx.progress(m))
-        .await
-        .ok()
-        .map(|s| s.credential.token.expose().to_string());
+    // A session id the login page issues to every visitor shows what the application's
+    // ids look like (PHP: 26 characters of 0-9a-v); the planted value takes its shape.
+    let b = w.browser()?;
+    b.goto(&a.login_page(&t.target)).await?;
+    let issued = b.observe().await?;
+    let like = a
+        .credentials_in(&issued)
+        .first()
+        .map(|c| c.token.expose().to_string());
     let fake = fake_token(like.as_deref());
     t.target.masker.register(&fake);
     let places = a.plant(&t.target, w.browser()?, &fake).await?;
