@@ -36,6 +36,19 @@ Feature: A new session at every sign-in
       | app        |
       | chatwoot   |
 
+  @check-issued-id-replaced @asvs-3.2.1 @asvs5-7.2.4 @wstg-sess-03
+  Scenario Outline: A session id issued before sign-in does not survive it (<app>)
+    Given a fresh browser
+    And the login page is open
+    When I sign in through the login page
+    Then the browser session is not the id issued before sign-in
+    And the id issued before sign-in is rejected by the API
+
+    @rocketchat
+    Examples:
+      | app        |
+      | rocketchat |
+
   @check-token-link @asvs-3.1.1 @asvs5-14.2.1 @wstg-sess-04
   Scenario Outline: A link carrying a session token does not sign a browser in (<app>)
     Given a fresh browser

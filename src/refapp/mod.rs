@@ -99,6 +99,8 @@ weaknesses! {
     RealtimeKeepsConnections = "realtime-keeps-connections": "open realtime connections stay open when their session ends",
     LoginStoresNothing = "login-stores-nothing": "the login page signs in but keeps no session credential in the browser",
     SilentLoginError = "silent-login-error": "a refused sign-in shows no error on the login page",
+    AnonymousSessionCookie = "anonymous-session-cookie": "the login page gives every visitor a session cookie before sign-in, as PHP and Rails applications do; the API refuses it, and sign-in replaces it",
+    AdoptsIssuedId = "adopts-issued-id": "the session id the login page issued before sign-in (anonymous-session-cookie) is kept through sign-in and then holds the user",
     PlantedTokenAlsoValid = "planted-token-also-valid": "a token planted before sign-in is not adopted, but becomes valid beside the new one",
     RefusesEveryReplay = "refuses-every-replay": "mirror case: every replayed credential is refused from the start, as a wrong header name would make it look",
     RealtimeSilent = "realtime-silent": "mirror case: the realtime channel stays alive but never answers a sign-in",
@@ -173,7 +175,10 @@ impl Weakness {
     pub fn applies_to(self, app: AppId) -> bool {
         use Weakness::*;
         match app {
-            AppId::Chatwoot => !matches!(self, LoginViaUrlToken | PasswordHistory),
+            AppId::Chatwoot => !matches!(
+                self,
+                LoginViaUrlToken | PasswordHistory | AnonymousSessionCookie | AdoptsIssuedId
+            ),
             AppId::RocketChat => !matches!(
                 self,
                 KnownSecretKeyBase

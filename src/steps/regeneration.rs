@@ -106,22 +106,89 @@ pub async fn session_is_not_planted(w: &mut World, _c: &Context) -> StepResult {
 
 pub async fn planted_rejected(w: &mut World, _c: &Context) -> StepResult {
     let fake = planted(w)?;
+    let accepted = replayed_beside_victim(w, &fake).await?;
+    accepted.judge(w, &format!("the planted token {fake}"))
+}
+
+/// A value replayed frozen in the victim's place, and the control: the victim's own
+/// credential, presented the same way, was accepted.
+struct Replayed {
+    base: String,
+    accepted: bool,
+    evidence: String,
+}
+
+impl Replayed {
+    fn judge(self, w: &mut World, what: &str) -> StepResult {
+        if self.accepted {
+            return Err(Failure::Finding(format!(
+                "{what} is accepted by the API after the victim signed in: {}",
+                self.evidence
+            )));
+        }
+        w.note(format!(
+            "the victim's token presented the same way was {}; {what} is rejected by the API: {}",
+            self.base, self.evidence
+        ));
+        Ok(())
+    }
+}
+
+async fn replayed_beside_victim(w: &mut World, value: &Secret) -> Result<Replayed, Failure> {
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
-    // The control: the victim's own token, presented the same way, is accepted.
     let base = w.baseline_of("browser", Channel::Api)?;
-    let cred = a.planted_credential(&fake, w.session("browser")?);
+    let cred = a.planted_credential(value, w.session("browser")?);
     let r = a.accepts(&t.target, &cred).await?;
-    if r.accepted {
+    Ok(Replayed {
+        base,
+        accepted: r.accepted,
+        evidence: r.evidence,
+    })
+}
+
+/// The session id the login page issued before sign-in (WSTG-SESS-03): what an attacker
+/// gets by opening the page, and could hand to a victim.
+fn issued_before_sign_in(w: &World) -> Result<Secret, Failure> {
+    let a = w.adapter()?;
+    let before = w
+        .before_sign_in
+        .as_ref()
+        .ok_or_else(|| Failure::Infra("the login page was not opened before signing in".into()))?;
+    let found = a.credentials_in(before);
+    match found.first() {
+        Some(c) => Ok(c.token.clone()),
+        None => Err(Failure::NotApplicable(format!(
+            "the login page issues no session id before sign-in (the browser held {}): nothing can be fixed before \
+             sign-in, and a value the server never issued is judged by planted-token",
+            before.summary()
+        ))),
+    }
+}
+
+pub async fn session_is_not_issued(w: &mut World, _c: &Context) -> StepResult {
+    let issued = issued_before_sign_in(w)?;
+    w.rt()?.target.masker.register(&issued);
+    let cred = w.session("browser")?.clone();
+    if cred.token == issued {
         return Err(Failure::Finding(format!(
-            "the planted token {fake} is accepted by the API after the victim signed in: {}",
-            r.evidence
+            "the session id {issued} the login page issued before sign-in is still the session after it: an id \
+             handed to a victim before sign-in stays the id of the victim's signed-in session [ASVS 3.2.1, WSTG-SESS-03]"
         )));
     }
     w.note(format!(
-        "the victim's token presented the same way was {base}; the planted token is rejected by the API: {}",
-        r.evidence
+        "before sign-in the login page issued {issued}; after sign-in the session is {}",
+        cred.token
     ));
+    w.issued = Some(issued);
     Ok(())
+}
+
+pub async fn issued_rejected(w: &mut World, _c: &Context) -> StepResult {
+    let issued = w.issued.clone().ok_or_else(|| {
+        Failure::Infra("no id issued before sign-in was judged by an earlier step".into())
+    })?;
+    let replayed = replayed_beside_victim(w, &issued).await?;
+    replayed.judge(w, &format!("the id {issued} issued before sign-in"))
 }
 
 pub async fn open_token_link(w: &mut World, c: &Context) -> StepResult {

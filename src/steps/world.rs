@@ -108,6 +108,8 @@ pub struct World {
     pub context_note: Option<String>,
     pub activity: Option<Activity>,
     pub planted: Option<Secret>,
+    /// The session id the login page issued before sign-in, once judged replaced.
+    pub issued: Option<Secret>,
     pub restore_id: Option<u64>,
     pub evidence: Vec<String>,
     /// Lines reported while a step could only borrow the world (throttle waits).

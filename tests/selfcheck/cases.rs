@@ -44,6 +44,11 @@ const TOKENS_STEP: &str = "the tokens show no statistical weakness and at least 
 const TOKENS_BELOW_64: &str =
     "session tokens: about * effective bits of * (*); at least 64 are required [ASVS 3.2.2]";
 
+/// The regeneration scenarios, but for the fixation one: it is NOT APPLICABLE unless the
+/// login page issues a session id (`anonymous-session-cookie`), proven by its own cases.
+const REGENERATION: &str = "@regeneration and not @check-issued-id-replaced";
+const ISSUED: &str = "issued-id-replaced";
+
 /// Weaknesses both reference targets have.
 pub const SHARED: &[Case] = &[
     Case {
@@ -280,7 +285,7 @@ pub const SHARED: &[Case] = &[
     },
     Case {
         weakness: "adopts-planted-token",
-        tags: "@regeneration",
+        tags: REGENERATION,
         fails: &[e(
             "planted-token",
             "the browser session is not the planted token",
@@ -289,7 +294,7 @@ pub const SHARED: &[Case] = &[
     },
     Case {
         weakness: "planted-token-also-valid",
-        tags: "@regeneration",
+        tags: REGENERATION,
         fails: &[e(
             "planted-token",
             "the planted token is rejected by the API",
@@ -462,9 +467,34 @@ pub const SHARED: &[Case] = &[
 ];
 
 pub const ROCKETCHAT_ONLY: &[Case] = &[
+    // A session cookie for every visitor, as PHP and Rails give: nothing may fail. A
+    // cookie named like the session is not a session unless the application accepts it.
+    Case {
+        weakness: "anonymous-session-cookie",
+        tags: "@check-issued-id-replaced or @check-login-wrong-password or @check-logout-ui",
+        fails: &[],
+    },
+    Case {
+        weakness: "adopts-issued-id",
+        tags: "@check-issued-id-replaced",
+        fails: &[e(
+            ISSUED,
+            "the browser session is not the id issued before sign-in",
+            "the session id * the login page issued before sign-in is still the session after it: an id handed to a victim before sign-in stays the id of the victim's signed-in session [ASVS 3.2.1, WSTG-SESS-03]",
+        )],
+    },
+    Case {
+        weakness: "anonymous-session-cookie,planted-token-also-valid",
+        tags: "@check-issued-id-replaced",
+        fails: &[e(
+            ISSUED,
+            "the id issued before sign-in is rejected by the API",
+            "the id * issued before sign-in is accepted by the API after the victim signed in: *→ 200*",
+        )],
+    },
     Case {
         weakness: "login-via-url-token",
-        tags: "@regeneration",
+        tags: REGENERATION,
         fails: &[e(
             "token-link",
             "the browser is not signed in with the API session",
@@ -542,7 +572,7 @@ pub const ROCKETCHAT_ONLY: &[Case] = &[
 pub const CHATWOOT_ONLY: &[Case] = &[
     Case {
         weakness: "no-session-renewal",
-        tags: "@regeneration",
+        tags: REGENERATION,
         fails: &[e(
             "session-renewed",
             "the server session cookie was replaced at sign-in",
@@ -647,7 +677,21 @@ pub enum Mirror {
 pub const AS_SHIPPED_NOT_APPLICABLE: &[(AppId, &str)] = &[
     // Chatwoot signs in with `store: false`: the Rails session never holds the sign-in.
     (AppId::Chatwoot, "session-renewed"),
+    // Rocket.Chat issues no session before sign-in.
+    (AppId::RocketChat, ISSUED),
 ];
+
+/// NOT APPLICABLE in the hardened posture too: nothing is issued before sign-in there.
+pub const HARDENED_NOT_APPLICABLE: &[(AppId, &str)] = &[(AppId::RocketChat, ISSUED)];
+
+/// The weaknesses of a mirror run: the fixation check needs an id issued before
+/// sign-in to have a refusal to turn into ERROR.
+pub fn mirror_weakness(app: AppId, name: &str, mirror: Mirror) -> String {
+    match (app, mirror) {
+        (AppId::RocketChat, Mirror::EveryRefusal) => format!("{name},anonymous-session-cookie"),
+        _ => name.to_string(),
+    }
+}
 
 /// `*` matches any run of characters; everything else literally; the whole text must match.
 pub fn glob(pattern: &str, text: &str) -> bool {

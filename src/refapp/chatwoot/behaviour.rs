@@ -191,8 +191,8 @@ impl Behaviour {
                 self.pubsub_rotates_on_password_change = false;
             }
             NoSessionRenewal => self.renew_session_at_sign_in = false,
-            // Rocket.Chat's own; `refapp::start` refuses it for Chatwoot.
-            PasswordHistory => {}
+            // Rocket.Chat's own; `refapp::start` refuses them for Chatwoot.
+            PasswordHistory | AnonymousSessionCookie | AdoptsIssuedId => {}
             NoLoginThrottle => {
                 self.lockable = None;
                 self.throttle = false;

@@ -211,6 +211,8 @@ impl Behaviour {
             | LoginStoresNothing
             | SilentLoginError
             | PlantedTokenAlsoValid
+            | AnonymousSessionCookie
+            | AdoptsIssuedId
             | RefusesEveryReplay
             | RealtimeSilent => {}
             crate::refapp::served_alike!() => {}

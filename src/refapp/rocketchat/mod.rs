@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
@@ -94,7 +94,7 @@ fn app(state: AppState) -> Router {
 }
 
 /// Every other GET renders the single-page client, as Rocket.Chat does.
-async fn page(State(state): State<AppState>, uri: Uri) -> Response {
+async fn page(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     if uri.path().starts_with("/api/") {
         return (
             StatusCode::NOT_FOUND,
@@ -128,5 +128,19 @@ async fn page(State(state): State<AppState>, uri: Uri) -> Response {
     let mut resp = Html(html).into_response();
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // PHP and Rails give every visitor a session before sign-in; this one authenticates
+    // nothing until a sign-in replaces it (or, weakened, adopts it).
+    let anonymous = b.has(crate::refapp::Weakness::AnonymousSessionCookie)
+        || b.has(crate::refapp::Weakness::AdoptsIssuedId);
+    if anonymous && rest::cookie_token(&headers).is_none() {
+        let id = state.store.issue_anonymous();
+        let cookie = match &b.server_cookie {
+            Some(c) => format!("{}={id}{}", c.token_name(), c.style.attributes()),
+            None => format!("{}={id}; path=/", facts::COOKIE_TOKEN),
+        };
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
     resp
 }

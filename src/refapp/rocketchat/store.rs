@@ -87,6 +87,8 @@ pub struct Store {
     removed: broadcast::Sender<String>,
     /// Failed logins per user and per client address.
     failures: crate::refapp::lockout::Lockout,
+    /// Ids the login page gave visitors before sign-in (`anonymous-session-cookie`).
+    anonymous: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Store {
@@ -106,7 +108,27 @@ impl Store {
             behaviour,
             removed,
             failures: Default::default(),
+            anonymous: Mutex::new(Default::default()),
         }
+    }
+
+    /// A session id for a visitor who has not signed in: shaped like a real token,
+    /// authenticating nothing until a sign-in adopts it (`adopts-issued-id`).
+    pub fn issue_anonymous(&self) -> String {
+        let id = crate::refapp::tokens::mint(&self.behaviour.weaknesses, 32);
+        self.behaviour.ledger.record(&id);
+        self.anonymous
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone());
+        id
+    }
+
+    fn was_issued_anonymously(&self, id: &str) -> bool {
+        self.anonymous
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(id)
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<User>> {
@@ -210,7 +232,11 @@ impl Store {
             user.last_plain.clone()
         };
         let adopted = planted
-            .filter(|p| self.behaviour.adopt_planted && p.len() >= 20)
+            .filter(|p| {
+                (self.behaviour.adopt_planted && p.len() >= 20)
+                    || (self.behaviour.has(Weakness::AdoptsIssuedId)
+                        && self.was_issued_anonymously(p))
+            })
             .map(str::to_string);
         let token = adopted
             .or(reused)
