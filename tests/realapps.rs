@@ -252,6 +252,19 @@ mod dokuwiki {
     }
 }
 
+mod rails {
+    use super::*;
+
+    pub const SCRIPT: &str = "ci/apps/rails";
+    pub const USER: &str = "drill@example.test";
+
+    pub fn start(name: &str, env: &[(&str, &str)]) -> App {
+        let mut all = vec![("RAILS_USER", USER), ("RAILS_PASSWORD", PASSWORD)];
+        all.extend_from_slice(env);
+        App::start(SCRIPT, name, &all)
+    }
+}
+
 /// Django's defaults (docs: "How to use sessions", settings `SESSION_COOKIE_*`,
 /// `django.contrib.auth` "Session invalidation on password change").
 #[tokio::test]
@@ -415,7 +428,12 @@ async fn django_signed_cookie_sessions_survive_logout() {
 
 #[test]
 fn scripts_refuse_bad_usage_at_once() {
-    for script in [django::SCRIPT, node_red::SCRIPT, dokuwiki::SCRIPT] {
+    for script in [
+        django::SCRIPT,
+        node_red::SCRIPT,
+        dokuwiki::SCRIPT,
+        rails::SCRIPT,
+    ] {
         let out = Command::new(root().join(script))
             .arg("start")
             .output()
@@ -1191,11 +1209,111 @@ mod suite_on_profiles {
         );
     }
 
+    /// Rails + Devise (Debian's packages): the cookie store holds the CSRF token from the
+    /// first page on (an anonymous session before sign-in), Devise's password change
+    /// re-issues the cookie, :timeoutable slides with every request. Four configurations:
+    /// the default (the suite given the deployment's secret, as a reviewer would), with
+    /// :timeoutable, and a publicly known secret in the GCM and in the legacy CBC format.
+    fn rails_devise_in_four_configurations() {
+        if !available("rails") {
+            return;
+        }
+        let own_secret = "5e".repeat(64);
+        let known = "replace_with_lengthy_secure_hex";
+        let app = rails::start("rails-suite-default", &[("SECRET_KEY_BASE", &own_secret)]);
+        let out = run_with(
+            &app,
+            "rails-devise.toml",
+            "rails-devise",
+            rails::USER,
+            "@app-rails-devise and not @check-token-strength",
+            &[0, 1],
+            &[("SESSIONDRILL_APP_RAILS_DEVISE_SECRET_KEY_BASE", &own_secret)],
+        );
+        compare(&out, "app-rails-devise", "rails-devise-default.tsv");
+        let report = std::fs::read_to_string(app.dir.join("reports/report.md")).expect("report.md");
+        for (what, says) in [
+            (
+                "the pre-sign-in cookie is named as anonymous",
+                "anonymous (refused",
+            ),
+            (
+                "the re-issued cookie of the password change is followed",
+                "re-issued _drill_session",
+            ),
+            (
+                "the password is restored, and the restore proven",
+                "proven by a fresh sign-in with the original password",
+            ),
+        ] {
+            assert!(report.contains(says), "{what}:\n{report}");
+        }
+        drop(app);
+        // token-strength on the cookie store: a sealed message, never judged as random bits.
+        let app = rails::start("rails-suite-tokens", &[("RAILS_DEVISE_STRETCHES", "1")]);
+        let started = Instant::now();
+        let out = run_with(
+            &app,
+            "rails-devise.toml",
+            "rails-devise",
+            rails::USER,
+            "@app-rails-devise and @check-token-strength",
+            &[0],
+            &[("SESSIONDRILL_APP_RAILS_DEVISE_TOKEN_SAMPLES", "320")],
+        );
+        println!(
+            "rails-devise token-strength: {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        compare(&out, "app-rails-devise", "rails-devise-tokens.tsv");
+        let report = std::fs::read_to_string(app.dir.join("reports/report.md")).expect("report.md");
+        assert!(
+            report.contains("Rails encrypted cookies (AES-256-GCM"),
+            "the evidence names the sealed format:\n{report}"
+        );
+        drop(app);
+        let app = rails::start("rails-suite-timeoutable", &[("RAILS_TIMEOUT_IN", "3")]);
+        let out = run_tagged(
+            &app,
+            "rails-devise.toml",
+            "rails-devise",
+            rails::USER,
+            "@app-rails-devise and (@check-idle-expiry or @check-idle-activity or @check-lifetime-enforced)",
+            &[0, 1],
+        );
+        compare(&out, "app-rails-devise", "rails-devise-timeoutable.tsv");
+        drop(app);
+        let secrets = "@app-rails-devise and (@check-secret-key-base or @check-session-renewed)";
+        for (name, env) in [
+            ("known-secret", vec![("SECRET_KEY_BASE", known)]),
+            (
+                "legacy-known-secret",
+                vec![("SECRET_KEY_BASE", known), ("RAILS_NO_LOAD_DEFAULTS", "1")],
+            ),
+        ] {
+            let app = rails::start(&format!("rails-suite-{name}"), &env);
+            let out = run_tagged(
+                &app,
+                "rails-devise.toml",
+                "rails-devise",
+                rails::USER,
+                secrets,
+                &[1],
+            );
+            compare(
+                &out,
+                "app-rails-devise",
+                &format!("rails-devise-{name}.tsv"),
+            );
+        }
+    }
+
     /// One test for the apps, one configuration at a time: beside each other on two
     /// cores the time-scaled checks would judge late.
     #[test]
-    fn django_node_red_and_dokuwiki_in_their_configurations() {
+    fn django_node_red_dokuwiki_and_rails_in_their_configurations() {
         dokuwiki_in_its_configuration();
+        rails_devise_in_four_configurations();
         django_in_three_configurations();
         if !available("npm") {
             return;

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use cases::{Case, Mirror};
+use cases::{Case, ErrorCase, Mirror};
 use sessiondrill::apps::AppId;
 use sessiondrill::browser::{Browsers, cleanup};
 use sessiondrill::config::Config;
@@ -320,6 +320,47 @@ fn judge(app: AppId, case: &Case, report: &RunReport) -> Result<Vec<Line>, Strin
     }
 }
 
+/// Judges an ERROR case: the check ended in ERROR at the expected step with the expected
+/// message; every other check of the run passed.
+fn judge_error(app: AppId, case: &ErrorCase, report: &RunReport) -> Result<(), String> {
+    let mut why = Vec::new();
+    match report.by_check(app, case.check) {
+        Some(r) if r.outcome == Outcome::Error => {
+            let msg = r.message.clone().unwrap_or_default();
+            match failing_step(r) {
+                Some(st) if st.text == case.step && cases::glob(case.message, &msg) => {}
+                Some(st) => why.push(format!(
+                    "{} ended in ERROR at `{}` with:\n      expected: {}\n      got:      {msg}",
+                    case.check, st.text, case.message
+                )),
+                None => why.push(format!("{} has no failed step", case.check)),
+            }
+        }
+        Some(r) => why.push(format!(
+            "{} ended {} instead of ERROR: {}",
+            case.check,
+            r.outcome.label(),
+            r.message.clone().unwrap_or_default()
+        )),
+        None => why.push(format!("{} did not run", case.check)),
+    }
+    for r in &report.results {
+        if r.check != case.check && r.outcome != Outcome::Passed {
+            why.push(format!(
+                "{} ended {}: {}",
+                r.check,
+                r.outcome.label(),
+                r.message.clone().unwrap_or_default()
+            ));
+        }
+    }
+    if why.is_empty() {
+        Ok(())
+    } else {
+        Err(why.join("; "))
+    }
+}
+
 /// Under a mirror weakness every check of the kind must be ERROR: none PASS.
 fn judge_mirror(
     app: AppId,
@@ -456,9 +497,30 @@ async fn main() {
             .await
         }
     }));
+    let error_cases: Vec<(AppId, &ErrorCase)> = AppId::ALL
+        .iter()
+        .flat_map(|&a| cases::errors(a).iter().map(move |c| (a, c)))
+        .collect();
+    let errors = futures::future::join_all(error_cases.iter().map(|(app, case)| {
+        let name = format!("{}-{}", app.tag(), case.weakness);
+        let browsers = browsers.clone();
+        let slots = slots.clone();
+        async move {
+            let _slot = slots.acquire().await.map_err(|e| e.to_string())?;
+            run_against(
+                browsers,
+                &name,
+                &[*app],
+                Posture::Hardened,
+                Some(case.weakness),
+                Some(case.tags),
+            )
+            .await
+        }
+    }));
     let throttled = throttled_run(browsers.clone());
-    let (hardened, shipped, weak, mirrors, throttled) =
-        futures::join!(hardened, shipped, weak, mirrors, throttled);
+    let (hardened, shipped, weak, mirrors, errors, throttled) =
+        futures::join!(hardened, shipped, weak, mirrors, errors, throttled);
     // Phase 2: the token collections, one run at a time.
     let hardened_tokens = run_against(
         browsers.clone(),
@@ -540,6 +602,26 @@ async fn main() {
             Err(e) => {
                 lines.push(format!("{:<11} {w:<30} mirror: WRONG", app.tag()));
                 problems.push(format!("{} {w} (mirror): {e}", app.tag()));
+            }
+        }
+    }
+
+    for ((app, case), outcome) in error_cases.iter().zip(errors) {
+        let line = format!(
+            "{:<11} {:<30} {:<40}",
+            app.tag(),
+            case.weakness,
+            format!("{} (ERROR, not PASS)", case.check)
+        );
+        match outcome.and_then(|r| judge_error(*app, case, &r)) {
+            Ok(()) => lines.push(format!("{line} ok")),
+            Err(e) => {
+                lines.push(format!("{line} WRONG"));
+                problems.push(format!(
+                    "{} {} (must be ERROR): {e}",
+                    app.tag(),
+                    case.weakness
+                ));
             }
         }
     }
@@ -691,10 +773,11 @@ async fn main() {
             "{leftover} chromium/chromedriver processes outlived the runs"
         ));
     }
-    let runs = cases.len() + mirror_cases.len() + 3;
+    let runs = cases.len() + error_cases.len() + mirror_cases.len() + 3;
     println!(
-        "self-check: {} weakness runs and {} mirror runs over {} applications, {} problems, {:.1}s",
+        "self-check: {} weakness runs, {} that must end in ERROR and {} mirror runs over {} applications, {} problems, {:.1}s",
         cases.len(),
+        error_cases.len(),
         mirror_cases.len(),
         AppId::ALL.len(),
         problems.len(),

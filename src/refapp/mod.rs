@@ -101,6 +101,8 @@ weaknesses! {
     SilentLoginError = "silent-login-error": "a refused sign-in shows no error on the login page",
     AnonymousSessionCookie = "anonymous-session-cookie": "the login page gives every visitor a session cookie before sign-in, as PHP and Rails applications do; the API refuses it, and sign-in replaces it",
     AdoptsIssuedId = "adopts-issued-id": "the session id the login page issued before sign-in (anonymous-session-cookie) is kept through sign-in and then holds the user",
+    SessionCap = "session-cap": "an account keeps one session: each sign-in ends the older ones (MAX_RESUME_LOGIN_TOKENS of 1)",
+    ShortIdleTimeout = "short-idle-timeout": "the idle timeout is a third of the one the suite expects",
     PlantedTokenAlsoValid = "planted-token-also-valid": "a token planted before sign-in is not adopted, but becomes valid beside the new one",
     RefusesEveryReplay = "refuses-every-replay": "mirror case: every replayed credential is refused from the start, as a wrong header name would make it look",
     RealtimeSilent = "realtime-silent": "mirror case: the realtime channel stays alive but never answers a sign-in",
@@ -177,7 +179,12 @@ impl Weakness {
         match app {
             AppId::Chatwoot => !matches!(
                 self,
-                LoginViaUrlToken | PasswordHistory | AnonymousSessionCookie | AdoptsIssuedId
+                LoginViaUrlToken
+                    | PasswordHistory
+                    | AnonymousSessionCookie
+                    | AdoptsIssuedId
+                    | SessionCap
+                    | ShortIdleTimeout
             ),
             AppId::RocketChat => !matches!(
                 self,

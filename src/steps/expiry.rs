@@ -10,13 +10,70 @@ use super::world::{Activity, Failure, StepResult, World};
 use crate::checks::{cookies, timing};
 use crate::duration::human;
 
+/// Waits the idle timeout plus grace without using the session, and proves on the way
+/// that only idleness can end it: a sibling session is signed in beside it, the idle
+/// session is used once after that sign-in (a sign-in that ends an older session is a
+/// session cap), and the sibling, untouched, is probed once just before the idle timeout
+/// minus the grace (refused there, something else ends the account's sessions).
 pub async fn leave_idle(w: &mut World, c: &Context) -> StepResult {
     let role = capture(c, 1).unwrap_or("API").to_string();
-    w.session(&role)?;
+    let idle = w.session(&role)?.clone();
+    // A session never accepted cannot show what ends it.
+    w.baseline_of(&role, crate::model::Channel::Api)?;
     let expect = w.target()?.config.expect;
     let wait = expect.idle_wait();
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let sibling = super::session::api_sign_in(w).await?;
+    w.keep_session("idle sibling", sibling.clone());
+    // As the user, through its live jar: the idle wait starts from this use.
+    let used = a.uses(&t.target, &idle).await?;
+    if !used.accepted {
+        return Err(Failure::Infra(format!(
+            "signing in a second session ended the {role} session ({}): the application keeps fewer sessions per \
+             account than the suite signs in at once (a session cap), so a refusal after the idle wait could not be \
+             told from an eviction",
+            crate::model::brief(&used.evidence)
+        )));
+    }
+    let started = tokio::time::Instant::now();
+    let probe_at = expect.idle_timeout.saturating_sub(expect.grace);
+    if probe_at.is_zero() {
+        w.note(format!(
+            "no sibling probe: the grace {} is not shorter than the idle timeout {}",
+            human(expect.grace),
+            human(expect.idle_timeout)
+        ));
+    } else {
+        w.wait(
+            probe_at,
+            &format!(
+                "idle timeout {} minus grace {}, then a sibling session is probed",
+                human(expect.idle_timeout),
+                human(expect.grace)
+            ),
+        )
+        .await?;
+        let r = a.accepts(&t.target, &sibling).await?;
+        let at = started.elapsed().as_secs_f64();
+        if !r.accepted {
+            return Err(Failure::Infra(format!(
+                "a sibling session signed in beside the {role} one and left untouched was refused after {at:.1}s, \
+                 before the idle timeout ({}) minus the grace could end it: {}; something else ends the account's \
+                 sessions (a session cap, another sign-out, a shorter lifetime or idle timeout than expected?), \
+                 so a refusal after the idle wait would prove nothing",
+                human(expect.idle_timeout),
+                crate::model::brief(&r.evidence)
+            )));
+        }
+        w.note(format!(
+            "control: a sibling session signed in beside it and left untouched is still accepted at {at:.1}s, \
+             before the idle timeout could end it ({})",
+            crate::model::brief(&r.evidence)
+        ));
+    }
+    let left = wait.saturating_sub(started.elapsed());
     w.wait(
-        wait,
+        left,
         &format!(
             "idle timeout {} + grace {}",
             human(expect.idle_timeout),

@@ -684,6 +684,43 @@ pub const AS_SHIPPED_NOT_APPLICABLE: &[(AppId, &str)] = &[
 /// NOT APPLICABLE in the hardened posture too: nothing is issued before sign-in there.
 pub const HARDENED_NOT_APPLICABLE: &[(AppId, &str)] = &[(AppId::RocketChat, ISSUED)];
 
+/// A weakness under which one check must end in ERROR at one step, with one message:
+/// what the suite cannot tell apart it must not pass. Every other check of the run passes.
+pub struct ErrorCase {
+    pub weakness: &'static str,
+    pub tags: &'static str,
+    pub check: &'static str,
+    pub step: &'static str,
+    pub message: &'static str,
+}
+
+const IDLE_STEP: &str = "I leave the API session untouched for the idle timeout plus grace";
+
+/// The causes the idle wait rules out before a refusal may count as idleness.
+pub const ROCKETCHAT_ERRORS: &[ErrorCase] = &[
+    ErrorCase {
+        weakness: "session-cap",
+        tags: "@check-idle-expiry",
+        check: "idle-expiry",
+        step: IDLE_STEP,
+        message: "signing in a second session ended the API session (*): the application keeps fewer sessions per account than the suite signs in at once (a session cap), so a refusal after the idle wait could not be told from an eviction",
+    },
+    ErrorCase {
+        weakness: "short-idle-timeout",
+        tags: "@check-idle-expiry",
+        check: "idle-expiry",
+        step: IDLE_STEP,
+        message: "a sibling session signed in beside the API one and left untouched was refused after *s, before the idle timeout (*) minus the grace could end it: *; something else ends the account's sessions (a session cap, another sign-out, a shorter lifetime or idle timeout than expected?), so a refusal after the idle wait would prove nothing",
+    },
+];
+
+pub fn errors(app: AppId) -> &'static [ErrorCase] {
+    match app {
+        AppId::RocketChat => ROCKETCHAT_ERRORS,
+        _ => &[],
+    }
+}
+
 /// The weaknesses of a mirror run: the fixation check needs an id issued before
 /// sign-in to have a refusal to turn into ERROR.
 pub fn mirror_weakness(app: AppId, name: &str, mirror: Mirror) -> String {

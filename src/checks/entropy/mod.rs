@@ -458,11 +458,15 @@ fn character_level(values: &[Vec<u8>], radix: usize, width: usize) -> (usize, Ve
 /// Judges a sample against ASVS 5.0 7.2.3 (128 bits) and 4.0.3 3.2.2 (64 bits).
 pub fn judge(a: &Analysis) -> Verdict {
     let mut v = Verdict::default();
-    v.note(a.summary());
     if let Some(why) = &a.not_judged {
-        v.nothing_to_judge(format!("token strength not judged: {why}"));
+        // The summary would only say the same again.
+        v.nothing_to_judge(format!(
+            "{} tokens, token strength not judged: {why}",
+            a.samples
+        ));
         return v;
     }
+    v.note(a.summary());
     if a.samples < MIN_SAMPLES {
         v.nothing_to_judge(format!(
             "{} tokens are too few to judge; at least {MIN_SAMPLES} are needed",

@@ -95,8 +95,17 @@ pub fn shape(tokens: &[String]) -> Shape {
     if all(&is_uuid) {
         return Shape::Uuid;
     }
-    if all(&|t| t.contains("--") && rails(t).is_some()) {
-        let read: Vec<Rails> = tokens.iter().filter_map(|t| rails(t)).collect();
+    // A cookie as the browser holds it: Rails escapes its base64 (%2F, %3D).
+    let unescaped: Vec<String> = tokens
+        .iter()
+        .map(|t| crate::model::percent_decode(t))
+        .collect();
+    if !unescaped.is_empty()
+        && unescaped
+            .iter()
+            .all(|t| t.contains("--") && rails(t).is_some())
+    {
+        let read: Vec<Rails> = unescaped.iter().filter_map(|t| rails(t)).collect();
         let sealed = |what: &str| {
             Shape::NotRandom(format!(
                 "the tokens are Rails {what}: a sealed message, not a random id; its strength \
@@ -170,6 +179,9 @@ mod tests {
         assert!(matches!(shape(&s(&[jwt])), Shape::NotRandom(m) if m.contains("alg HS256")));
         let gcm = "YWJj--ZGVm--Z2hp";
         assert!(matches!(shape(&s(&[gcm])), Shape::NotRandom(m) if m.contains("GCM")));
+        // As the browser holds it: base64 escaped in the cookie.
+        let escaped = "YW%2Bj--ZG%3D%3D--Z2hp";
+        assert!(matches!(shape(&s(&[escaped])), Shape::NotRandom(m) if m.contains("GCM")));
         let cbc = format!(
             "{}--{}",
             base64::engine::general_purpose::STANDARD.encode("ZW5j--aXY="),

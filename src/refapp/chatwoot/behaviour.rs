@@ -192,7 +192,11 @@ impl Behaviour {
             }
             NoSessionRenewal => self.renew_session_at_sign_in = false,
             // Rocket.Chat's own; `refapp::start` refuses them for Chatwoot.
-            PasswordHistory | AnonymousSessionCookie | AdoptsIssuedId => {}
+            PasswordHistory
+            | AnonymousSessionCookie
+            | AdoptsIssuedId
+            | SessionCap
+            | ShortIdleTimeout => {}
             NoLoginThrottle => {
                 self.lockable = None;
                 self.throttle = false;

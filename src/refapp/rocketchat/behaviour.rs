@@ -179,6 +179,7 @@ impl Behaviour {
             TokenInWebStorage => self.web_storage = true,
             NoIdleTimeout => self.idle_timeout = None,
             IdleIgnoresActivity => self.idle_counts_activity = false,
+            ShortIdleTimeout => self.idle_timeout = self.idle_timeout.map(|d| d / 3),
             NoAbsoluteTimeout => self.max_lifetime = NINETY_DAYS,
             NoHsts => self.hsts = false,
             NoHttpsRedirect => self.https_redirect = false,
@@ -213,6 +214,7 @@ impl Behaviour {
             | PlantedTokenAlsoValid
             | AnonymousSessionCookie
             | AdoptsIssuedId
+            | SessionCap
             | RefusesEveryReplay
             | RealtimeSilent => {}
             crate::refapp::served_alike!() => {}

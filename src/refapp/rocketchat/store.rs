@@ -256,7 +256,12 @@ impl Store {
                 };
                 user.tokens.push(t.clone());
                 // MAX_RESUME_LOGIN_TOKENS: drop the oldest beyond the cap.
-                let excess = user.tokens.len().saturating_sub(facts::MAX_LOGIN_TOKENS);
+                let cap = if self.behaviour.has(Weakness::SessionCap) {
+                    1
+                } else {
+                    facts::MAX_LOGIN_TOKENS
+                };
+                let excess = user.tokens.len().saturating_sub(cap);
                 user.tokens.drain(..excess);
                 t
             }
