@@ -53,6 +53,42 @@ fn cookies_set(r: &Reply) -> BTreeMap<String, String> {
 }
 
 /// The value of the hidden input named `field` in an HTML page.
+/// A CSRF token and how it goes back.
+enum CsrfToken {
+    /// As this form field.
+    Field(String, String),
+    /// In this request header.
+    Header(String, String),
+}
+
+impl CsrfToken {
+    fn header(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            CsrfToken::Header(name, value) => req.header(name.as_str(), value.as_str()),
+            CsrfToken::Field(..) => req,
+        }
+    }
+
+    fn field(&self) -> Option<(&str, String)> {
+        match self {
+            CsrfToken::Field(name, value) => Some((name.as_str(), value.clone())),
+            CsrfToken::Header(..) => None,
+        }
+    }
+}
+
+/// The `content` of `<meta name="…">`, attributes in either order.
+fn meta_content(html: &str, name: &str) -> Option<String> {
+    let name = regex::escape(name);
+    let patterns = [
+        format!(r#"<meta[^>]*name=["']{name}["'][^>]*content=["']([^"']*)["']"#),
+        format!(r#"<meta[^>]*content=["']([^"']*)["'][^>]*name=["']{name}["']"#),
+    ];
+    patterns
+        .iter()
+        .find_map(|p| Regex::new(p).ok()?.captures(html).map(|c| c[1].to_string()))
+}
+
 fn hidden_input(html: &str, field: &str) -> Option<String> {
     let name = regex::escape(field);
     let patterns = [
@@ -131,23 +167,47 @@ impl ProfileClient<'_> {
 
     /// Reads a page for its CSRF field inside the user's jar: the cookies it sets (Rails
     /// re-issues its session cookie when it stores the token) go into the jar.
+    /// The CSRF token, read in the session's jar where the profile says it is.
     async fn csrf(
         &self,
         csrf: &Csrf,
         jar: &LiveJar,
         presented: Option<&Credential>,
-    ) -> anyhow::Result<String> {
+    ) -> anyhow::Result<CsrfToken> {
         let req = self.present_live(self.http.request(Method::GET, &csrf.page), presented, jar);
         let r = self.http.send(req).await?;
         self.absorb(jar, &r);
-        hidden_input(&r.body, &csrf.field).ok_or_else(|| {
+        let missing = |what: String| {
             anyhow::anyhow!(
-                "the page {} has no hidden input `{}` (the profile's CSRF field): {}",
+                "the page {} has no {what} (the profile's CSRF token): {}",
                 csrf.page,
-                csrf.field,
                 self.masked(&r)
             )
-        })
+        };
+        let header = || csrf.header.clone().unwrap_or_default();
+        if let Some(field) = &csrf.field {
+            let value = hidden_input(&r.body, field)
+                .ok_or_else(|| missing(format!("hidden input `{field}`")))?;
+            return Ok(CsrfToken::Field(field.clone(), value));
+        }
+        if let Some(name) = &csrf.meta {
+            let value = meta_content(&r.body, name)
+                .ok_or_else(|| missing(format!("<meta name=\"{name}\">")))?;
+            return Ok(CsrfToken::Header(header(), value));
+        }
+        let name = csrf.cookie.clone().unwrap_or_default();
+        let held = jar
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&name)
+            .map(str::to_string);
+        let value = held
+            .ok_or_else(|| missing(format!("cookie `{name}` set by it or held in the session")))?;
+        // Laravel escapes its XSRF-TOKEN cookie; the header carries the value itself.
+        Ok(CsrfToken::Header(
+            header(),
+            crate::model::percent_decode(&value),
+        ))
     }
 
     /// Takes an answer's cookies into the jar; the cookies it replaced, for the evidence.
@@ -294,11 +354,15 @@ impl ProfileClient<'_> {
         let s = &self.profile.sign_in;
         let jar = crate::jar::new_live();
         let token = match &s.csrf {
-            Some(c) => Some((c.field.as_str(), self.csrf(c, &jar, None).await?)),
+            Some(c) => Some(self.csrf(c, &jar, None).await?),
             None => None,
         };
         let mut req = self.http.request(method(&s.method), &s.path);
         req = self.present_live(req, None, &jar);
+        if let Some(t) = &token {
+            req = t.header(req);
+        }
+        let token = token.as_ref().and_then(CsrfToken::field);
         if let Some(a) = address {
             req = req.header("X-Forwarded-For", a).header("X-Real-IP", a);
         }
@@ -572,14 +636,18 @@ impl ProfileClient<'_> {
     ) -> anyhow::Result<String> {
         let jar = &cred.jar;
         let token = match &request.csrf {
-            Some(c) => Some((c.field.as_str(), self.csrf(c, jar, Some(cred)).await?)),
+            Some(c) => Some(self.csrf(c, jar, Some(cred)).await?),
             None => None,
         };
-        let req = self.present_live(
+        let mut req = self.present_live(
             self.http.request(method(&request.method), &request.path),
             Some(cred),
             jar,
         );
+        if let Some(t) = &token {
+            req = t.header(req);
+        }
+        let token = token.as_ref().and_then(CsrfToken::field);
         let req = match &request.json {
             Some(template) => req
                 .header(CONTENT_TYPE, "application/json")
@@ -666,6 +734,19 @@ mod tests {
             Some("xyz")
         );
         assert_eq!(hidden_input(a, "other"), None);
+    }
+
+    #[test]
+    fn reads_meta_tags_in_either_attribute_order() {
+        let rails = r#"<meta name="csrf-param" content="authenticity_token" />
+<meta name="csrf-token" content="Sv_Rk3FN1j0B" />"#;
+        assert_eq!(
+            meta_content(rails, "csrf-token").as_deref(),
+            Some("Sv_Rk3FN1j0B")
+        );
+        let swapped = r#"<meta content='t0k' name='csrf-token'>"#;
+        assert_eq!(meta_content(swapped, "csrf-token").as_deref(), Some("t0k"));
+        assert_eq!(meta_content(rails, "csrf"), None);
     }
 
     #[test]

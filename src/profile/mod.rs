@@ -68,7 +68,23 @@ mod tests {
     #[test]
     fn mistakes_are_named_by_file_key_and_expectation() {
         let file = Path::new("my.toml");
-        let cases: [(&str, &str, &[&str]); 7] = [
+        const CSRF: &str = "csrf = { page = \"/admin/login/\", field = \"csrfmiddlewaretoken\" }";
+        let cases: [(&str, &str, &[&str]); 10] = [
+            (
+                CSRF,
+                "csrf = { page = \"/admin/login/\", field = \"csrfmiddlewaretoken\", meta = \"csrf-token\" }",
+                &["`sign_in.csrf`", "exactly one of", "field, meta"],
+            ),
+            (
+                CSRF,
+                "csrf = { page = \"/admin/login/\", cookie = \"csrftoken\" }",
+                &["`sign_in.csrf.header`", "X-XSRF-TOKEN"],
+            ),
+            (
+                CSRF,
+                "csrf = { page = \"/admin/login/\", field = \"csrfmiddlewaretoken\", header = \"X-CSRFToken\" }",
+                &["`sign_in.csrf.header`", "goes back as its form field"],
+            ),
             (
                 "name = \"django\"",
                 "name = \"My App\"",

@@ -217,13 +217,23 @@ pub struct Lockout {
     pub seconds: u64,
 }
 
-/// A page to read first for its CSRF field (and the cookie that comes with it).
+/// A page to read first for its CSRF token (and the cookies that come with it), read in
+/// the session's jar from one of three places: a hidden input (`field`, sent back as that
+/// form field), a `<meta name=…>` tag (`meta`: Rails' `csrf-token`), or a double-submit
+/// cookie (`cookie`: Angular's and Laravel's `XSRF-TOKEN`, Django's `csrftoken`); the last
+/// two are sent back in the request header `header`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Csrf {
     pub page: String,
     /// The hidden input's name.
-    pub field: String,
+    pub field: Option<String>,
+    /// The `<meta name=…>` whose `content` is the token.
+    pub meta: Option<String>,
+    /// The cookie whose value is the token.
+    pub cookie: Option<String>,
+    /// Where a `meta` or `cookie` token goes back: `X-CSRF-Token`, `X-XSRF-TOKEN`.
+    pub header: Option<String>,
 }
 
 /// An answer: one of these statuses, and, when given, a `Location` and a body matching
@@ -950,12 +960,45 @@ impl Checker<'_> {
     fn csrf(&self, key: &str, csrf: Option<&Csrf>) -> Result<(), ProfileError> {
         let Some(c) = csrf else { return Ok(()) };
         self.path(&format!("{key}.page"), &c.page)?;
+        let sources: Vec<&str> = [
+            c.field.as_ref().map(|_| "field"),
+            c.meta.as_ref().map(|_| "meta"),
+            c.cookie.as_ref().map(|_| "cookie"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         self.require(
-            !c.field.trim().is_empty(),
-            &format!("{key}.field"),
-            "the name of the page's hidden CSRF input",
-            &c.field,
-        )
+            sources.len() == 1,
+            key,
+            "exactly one of `field` (a hidden input), `meta` (a <meta name> tag) or `cookie` (a double-submit cookie)",
+            &sources.join(", "),
+        )?;
+        for (name, value) in [
+            ("field", &c.field),
+            ("meta", &c.meta),
+            ("cookie", &c.cookie),
+        ] {
+            if let Some(v) = value {
+                self.require(!v.trim().is_empty(), &format!("{key}.{name}"), "a name", v)?;
+            }
+        }
+        let header = c.header.as_deref().unwrap_or_default();
+        if c.field.is_some() {
+            self.require(
+                c.header.is_none(),
+                &format!("{key}.header"),
+                "no header: a hidden input's token goes back as its form field",
+                header,
+            )
+        } else {
+            self.require(
+                reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_ok(),
+                &format!("{key}.header"),
+                "the request header the token goes back in (X-CSRF-Token, X-XSRF-TOKEN, X-CSRFToken)",
+                header,
+            )
+        }
     }
 
     fn matcher(&self, key: &str, m: &Matcher) -> Result<(), ProfileError> {

@@ -101,6 +101,7 @@ weaknesses! {
     SilentLoginError = "silent-login-error": "a refused sign-in shows no error on the login page",
     AnonymousSessionCookie = "anonymous-session-cookie": "the login page gives every visitor a session cookie before sign-in, as PHP and Rails applications do; the API refuses it, and sign-in replaces it",
     AdoptsIssuedId = "adopts-issued-id": "the session id the login page issued before sign-in (anonymous-session-cookie) is kept through sign-in and then holds the user",
+    LogoutSignsInAgain = "logout-signs-in-again": "the sign-out answer ends the session and signs the browser into a new one of the same user",
     SessionCap = "session-cap": "an account keeps one session: each sign-in ends the older ones (MAX_RESUME_LOGIN_TOKENS of 1)",
     ShortIdleTimeout = "short-idle-timeout": "the idle timeout is a third of the one the suite expects",
     PlantedTokenAlsoValid = "planted-token-also-valid": "a token planted before sign-in is not adopted, but becomes valid beside the new one",
@@ -185,6 +186,7 @@ impl Weakness {
                     | AdoptsIssuedId
                     | SessionCap
                     | ShortIdleTimeout
+                    | LogoutSignsInAgain
             ),
             AppId::RocketChat => !matches!(
                 self,

@@ -355,16 +355,52 @@ pub async fn no_longer_holds(w: &mut World, _c: &Context) -> StepResult {
     let app = w.adapter()?.login_page(w.target()?);
     let obs = w.browser()?.observe_app(&app).await?;
     let places = obs.places_holding(cred.token.expose());
-    if places.is_empty() {
-        w.note(format!(
-            "after signing out the browser holds {}",
-            obs.summary()
-        ));
-        Ok(())
-    } else {
-        Err(Failure::Finding(format!(
+    if !places.is_empty() {
+        return Err(Failure::Finding(format!(
             "after signing out the browser still holds the session token in {} [ASVS 5.0 14.3.1]",
             places.join(", ")
-        )))
+        )));
     }
+    // What the browser now holds where sessions live is a session only if the application
+    // accepts it: an anonymous replacement is fine, a new signed-in session is not.
+    let a = w.adapter()?;
+    let t = w.rt()?.clone();
+    let others: Vec<_> = a
+        .credentials_in(&obs)
+        .into_iter()
+        .filter(|c| c.token != cred.token)
+        .collect();
+    let mut anonymous = Vec::new();
+    for other in &others {
+        let r = a
+            .accepts(&t.target, other)
+            .await
+            .map_err(|e| Failure::Infra(format!("asking the application about {other}: {e:#}")))?;
+        if r.accepted {
+            return Err(Failure::Finding(format!(
+                "after signing out the browser holds another session the application accepts: {other} ({}): the \
+                 sign-out signed the browser in again [ASVS 5.0 7.4.1]",
+                crate::model::brief(&r.evidence)
+            )));
+        }
+        anonymous.push(format!(
+            "{other}: anonymous (refused: {})",
+            crate::model::brief(&r.evidence)
+        ));
+    }
+    if !anonymous.is_empty() {
+        // Those refusals count only against a session the same request accepted.
+        let base = w.baseline_of("browser", crate::model::Channel::Api)?;
+        w.note(format!(
+            "the signed-in session presented the same way was {base}"
+        ));
+    }
+    for line in anonymous {
+        w.note(line);
+    }
+    w.note(format!(
+        "after signing out the browser holds {}",
+        obs.summary()
+    ));
+    Ok(())
 }

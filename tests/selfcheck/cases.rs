@@ -475,6 +475,15 @@ pub const ROCKETCHAT_ONLY: &[Case] = &[
         fails: &[],
     },
     Case {
+        weakness: "logout-signs-in-again",
+        tags: "@check-logout-ui",
+        fails: &[e(
+            "logout-ui",
+            "the browser no longer holds the session token",
+            "after signing out the browser holds another session the application accepts: * (*→ 200*): the sign-out signed the browser in again [ASVS 5.0 7.4.1]",
+        )],
+    },
+    Case {
         weakness: "adopts-issued-id",
         tags: "@check-issued-id-replaced",
         fails: &[e(

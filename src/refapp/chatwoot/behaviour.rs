@@ -196,7 +196,8 @@ impl Behaviour {
             | AnonymousSessionCookie
             | AdoptsIssuedId
             | SessionCap
-            | ShortIdleTimeout => {}
+            | ShortIdleTimeout
+            | LogoutSignsInAgain => {}
             NoLoginThrottle => {
                 self.lockable = None;
                 self.throttle = false;

@@ -215,6 +215,7 @@ impl Behaviour {
             | AnonymousSessionCookie
             | AdoptsIssuedId
             | SessionCap
+            | LogoutSignsInAgain
             | RefusesEveryReplay
             | RealtimeSilent => {}
             crate::refapp::served_alike!() => {}

@@ -227,7 +227,7 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
 
 /// `POST|GET /api/v1/logout`: removes only the caller's token.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some((_, token)) = authenticate(&state, &headers) else {
+    let Some((user, token)) = authenticate(&state, &headers) else {
         return not_logged_in();
     };
     if state.behaviour.logout_removes_token {
@@ -241,6 +241,12 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
         &state.behaviour.server_cookie,
         state.behaviour.clear_cookies_on_logout,
     ) {
+        // Weakened: the answer signs the browser into a new session of the same user.
+        (Some(c), _) if state.behaviour.has(Weakness::LogoutSignsInAgain) => state
+            .store
+            .issue_for(&user.id)
+            .map(|t| c.set(&user.id, &t).to_vec())
+            .unwrap_or_default(),
         (Some(c), true) => c.clear().to_vec(),
         _ => Vec::new(),
     };
