@@ -202,13 +202,13 @@ pub fn judge_mixed_content(t: &Traffic) -> Result<Verdict, String> {
             v.violate(
                 "ASVS 9.1.1",
                 format!("{} {}", s.method, s.url),
-                format!(
-                    "an HTTPS page requests a plain-HTTP resource{}",
-                    s.mixed
-                        .as_deref()
-                        .map(|m| format!(" (mixed content, {m})"))
-                        .unwrap_or_default()
-                ),
+                // Only the browser's mixed-content flag says the page was HTTPS.
+                match s.mixed.as_deref() {
+                    Some(m) => {
+                        format!("an HTTPS page requests a plain-HTTP resource (mixed content, {m})")
+                    }
+                    None => "requested over plain HTTP".to_string(),
+                },
             );
         }
     }
