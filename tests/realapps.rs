@@ -832,6 +832,16 @@ mod init_profile {
         if available("python3") {
             let app = django::start("django-init", &[]);
             try_app(&browsers, &app, "django-init", "admin/login/", django::USER).await;
+            // The session is the cookie the signed-in page needs, not every cookie that
+            // changed at sign-in (Django rotates csrftoken too).
+            let text =
+                std::fs::read_to_string(root().join("target/realapps/runs/django-init.toml"))
+                    .expect("the written profile");
+            assert!(text.contains("cookies = [\"sessionid\"]"), "{text}");
+            assert!(
+                text.contains("not needed by the signed-in page: csrftoken"),
+                "{text}"
+            );
             django_sign_out_waits(&browsers, &app).await;
         }
         if available("npm") {

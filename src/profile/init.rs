@@ -48,6 +48,10 @@ pub struct Learned {
     pub refused: Option<String>,
     pub signed_in: Option<SignedIn>,
     pub cookies: Vec<String>,
+    /// Changed cookies the signed-in page turned out not to need (see `needed`).
+    pub not_needed: Vec<String>,
+    /// Why the cookies could not be told apart, when they could not.
+    pub untested: Option<String>,
     pub storage: Vec<String>,
 }
 
@@ -197,18 +201,95 @@ pub async fn learn(
             ..SignedIn::default()
         }
     });
-    learned.cookies = right
+    let jar: Vec<(String, String)> = right
         .cookies()
         .await?
         .into_iter()
-        .filter(|c| cookies_before.get(&c.name) != Some(&c.value.expose().to_string()))
-        .map(|c| c.name)
+        .map(|c| (c.name, c.value.expose().to_string()))
+        .collect();
+    let changed: Vec<String> = jar
+        .iter()
+        .filter(|(n, v)| cookies_before.get(n) != Some(v))
+        .map(|(n, _)| n.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    let page = url.join(&path).unwrap_or_else(|_| url.clone());
+    match needed(&page, &jar, &cookies_before, &changed).await {
+        Ok(split) => (learned.cookies, learned.not_needed) = split,
+        Err(why) => {
+            learned.cookies = changed;
+            learned.untested = Some(why);
+        }
+    }
     let (local, _) = right.storage().await?;
     learned.storage = local.into_keys().collect();
     Ok(learned)
+}
+
+/// A cookie is the session's only if the application needs it: the signed-in page,
+/// asked with every cookie the browser holds, answers differently when that one cookie
+/// is put back to its value from before sign-in (or left out). Both lists: needed, not.
+async fn needed(
+    page: &Url,
+    jar: &[(String, String)],
+    before: &BTreeMap<String, String>,
+    changed: &[String],
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(15))
+        .build()
+        .map_err(|e| format!("no HTTP client: {e}"))?;
+    let answer = |cookies: Vec<(String, String)>| {
+        let header = cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let req = client
+            .get(page.clone())
+            .header(reqwest::header::COOKIE, header);
+        async move {
+            let r = req.send().await.map_err(|e| format!("GET {page}: {e}"))?;
+            let status = r.status().as_u16();
+            let location = r
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let body = r.text().await.unwrap_or_default();
+            // A login form in the answer is a visitor's page.
+            let form = body.contains("type=\"password\"") || body.contains("type='password'");
+            Ok::<_, String>((status, location, form))
+        }
+    };
+    let signed_in = answer(jar.to_vec()).await?;
+    let (mut yes, mut no) = (Vec::new(), Vec::new());
+    for name in changed {
+        let without: Vec<(String, String)> = jar
+            .iter()
+            .filter_map(|(n, v)| match (n == name, before.get(n)) {
+                (false, _) => Some((n.clone(), v.clone())),
+                (true, Some(old)) => Some((n.clone(), old.clone())),
+                (true, None) => None,
+            })
+            .collect();
+        if answer(without).await? != signed_in {
+            yes.push(name.clone());
+        } else {
+            no.push(name.clone());
+        }
+    }
+    if yes.is_empty() && !no.is_empty() {
+        // Nothing changed the answer: the page does not show what the session is (a
+        // script-built page, a token outside cookies). Say so rather than guess.
+        return Err(format!(
+            "GET {page} answers alike with and without each of them"
+        ));
+    }
+    Ok((yes, no))
 }
 
 fn q(s: &str) -> String {
@@ -299,9 +380,18 @@ pub fn write(name: &str, url: &Url, found: &Found, learned: &Learned) -> String 
     out.push_str("\n[credential]\n");
     if !learned.cookies.is_empty() {
         let names: Vec<String> = learned.cookies.iter().map(|c| q(c)).collect();
+        let why = match &learned.untested {
+            Some(why) => format!(
+                "Cookies that appeared or changed at sign-in; keep the session's (which the page needs could not be told: {why})."
+            ),
+            None => "Cookies the signed-in page needs: put back to their value from before sign-in, or left out, it answers as to a visitor.".into(),
+        };
+        out.push_str(&format!("# {why}\ncookies = [{}]\n", names.join(", ")));
+    }
+    if !learned.not_needed.is_empty() {
         out.push_str(&format!(
-            "# Cookies that appeared or changed at sign-in; keep the session's.\ncookies = [{}]\n",
-            names.join(", ")
+            "# Changed at sign-in but not needed by the signed-in page: {}\n",
+            learned.not_needed.join(", ")
         ));
     }
     if !learned.storage.is_empty() {
