@@ -392,6 +392,26 @@ fn judge_mirror(
     }
 }
 
+/// One weakness run on `hardened`, once one of the slots is free.
+async fn slotted(
+    browsers: &Arc<Browsers>,
+    slots: &Arc<tokio::sync::Semaphore>,
+    app: AppId,
+    weakness: &str,
+    tags: &str,
+) -> Result<RunReport, String> {
+    let _slot = slots.acquire().await.map_err(|e| e.to_string())?;
+    run_against(
+        browsers.clone(),
+        &format!("{}-{weakness}", app.tag()),
+        &[app],
+        Posture::Hardened,
+        Some(weakness),
+        Some(tags),
+    )
+    .await
+}
+
 /// `cargo test` passes its positional filter to every test binary: run only when it
 /// is empty or names this one.
 fn selected() -> bool {
@@ -457,23 +477,11 @@ async fn main() {
     let (collecting, cases): (Vec<_>, Vec<_>) = all_cases
         .into_iter()
         .partition(|(_, c)| c.tags.contains(COLLECTING));
-    let weak = futures::future::join_all(cases.iter().map(|(app, case)| {
-        let name = format!("{}-{}", app.tag(), case.weakness);
-        let browsers = browsers.clone();
-        let slots = slots.clone();
-        async move {
-            let _slot = slots.acquire().await.map_err(|e| e.to_string())?;
-            run_against(
-                browsers,
-                &name,
-                &[*app],
-                Posture::Hardened,
-                Some(case.weakness),
-                Some(case.tags),
-            )
-            .await
-        }
-    }));
+    let weak = futures::future::join_all(
+        cases
+            .iter()
+            .map(|(app, case)| slotted(&browsers, &slots, *app, case.weakness, case.tags)),
+    );
     let mirror_cases: Vec<(AppId, String, Mirror)> = AppId::ALL
         .iter()
         .flat_map(|&a| {
@@ -501,23 +509,11 @@ async fn main() {
         .iter()
         .flat_map(|&a| cases::errors(a).iter().map(move |c| (a, c)))
         .collect();
-    let errors = futures::future::join_all(error_cases.iter().map(|(app, case)| {
-        let name = format!("{}-{}", app.tag(), case.weakness);
-        let browsers = browsers.clone();
-        let slots = slots.clone();
-        async move {
-            let _slot = slots.acquire().await.map_err(|e| e.to_string())?;
-            run_against(
-                browsers,
-                &name,
-                &[*app],
-                Posture::Hardened,
-                Some(case.weakness),
-                Some(case.tags),
-            )
-            .await
-        }
-    }));
+    let errors = futures::future::join_all(
+        error_cases
+            .iter()
+            .map(|(app, case)| slotted(&browsers, &slots, *app, case.weakness, case.tags)),
+    );
     let throttled = throttled_run(browsers.clone());
     let (hardened, shipped, weak, mirrors, errors, throttled) =
         futures::join!(hardened, shipped, weak, mirrors, errors, throttled);

@@ -77,27 +77,26 @@ impl CsrfToken {
     }
 }
 
-/// The `content` of `<meta name="…">`, attributes in either order.
-fn meta_content(html: &str, name: &str) -> Option<String> {
+/// The `value` attribute of the `<tag>` whose `name` attribute is `name`, the two
+/// attributes in either order.
+fn named_value(html: &str, tag: &str, name: &str, value: &str) -> Option<String> {
     let name = regex::escape(name);
     let patterns = [
-        format!(r#"<meta[^>]*name=["']{name}["'][^>]*content=["']([^"']*)["']"#),
-        format!(r#"<meta[^>]*content=["']([^"']*)["'][^>]*name=["']{name}["']"#),
+        format!(r#"<{tag}[^>]*name=["']{name}["'][^>]*{value}=["']([^"']*)["']"#),
+        format!(r#"<{tag}[^>]*{value}=["']([^"']*)["'][^>]*name=["']{name}["']"#),
     ];
     patterns
         .iter()
         .find_map(|p| Regex::new(p).ok()?.captures(html).map(|c| c[1].to_string()))
 }
 
+/// The `content` of `<meta name="…">`.
+fn meta_content(html: &str, name: &str) -> Option<String> {
+    named_value(html, "meta", name, "content")
+}
+
 fn hidden_input(html: &str, field: &str) -> Option<String> {
-    let name = regex::escape(field);
-    let patterns = [
-        format!(r#"<input[^>]*name=["']{name}["'][^>]*value=["']([^"']*)["']"#),
-        format!(r#"<input[^>]*value=["']([^"']*)["'][^>]*name=["']{name}["']"#),
-    ];
-    patterns
-        .iter()
-        .find_map(|p| Regex::new(p).ok()?.captures(html).map(|c| c[1].to_string()))
+    named_value(html, "input", field, "value")
 }
 
 /// A dotted path into JSON (`data.token`).

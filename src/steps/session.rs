@@ -156,6 +156,34 @@ pub async fn holds_credential(w: &mut World, _c: &Context) -> StepResult {
     }
 }
 
+/// What the application said of the candidates the browser holds.
+enum Asked {
+    /// The first it accepts, with the answer.
+    Accepted(crate::model::Credential, String),
+    /// None: a line per candidate, refused ("anonymous").
+    Anonymous(Vec<String>),
+}
+
+/// Asks the application about each candidate, in turn, until one is accepted.
+async fn ask_about(w: &World, candidates: &[crate::model::Credential]) -> Result<Asked, Failure> {
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let mut anonymous = Vec::new();
+    for cred in candidates {
+        let r = a
+            .accepts(&t.target, cred)
+            .await
+            .map_err(|e| Failure::Infra(format!("asking the application about {cred}: {e:#}")))?;
+        if r.accepted {
+            return Ok(Asked::Accepted(cred.clone(), r.evidence));
+        }
+        anonymous.push(format!(
+            "{cred}: anonymous (refused: {})",
+            crate::model::brief(&r.evidence)
+        ));
+    }
+    Ok(Asked::Anonymous(anonymous))
+}
+
 /// A credential is what the application accepts, not a cookie name: an application that
 /// gives every visitor a session cookie keeps one after a wrong password too. Each
 /// candidate the browser holds is asked about; a refusal counts once a real session
@@ -171,23 +199,14 @@ pub async fn holds_no_credential(w: &mut World, _c: &Context) -> StepResult {
         ));
         return Ok(());
     }
-    let mut anonymous = Vec::new();
-    for cred in &candidates {
-        let r = a
-            .accepts(&t.target, cred)
-            .await
-            .map_err(|e| Failure::Infra(format!("asking the application about {cred}: {e:#}")))?;
-        if r.accepted {
+    let anonymous = match ask_about(w, &candidates).await? {
+        Asked::Accepted(cred, evidence) => {
             return Err(Failure::Finding(format!(
-                "a sign-in with a wrong password left a session the application accepts in the browser: {cred} ({})",
-                r.evidence
+                "a sign-in with a wrong password left a session the application accepts in the browser: {cred} ({evidence})"
             )));
         }
-        anonymous.push(format!(
-            "{cred}: anonymous (refused: {})",
-            crate::model::brief(&r.evidence)
-        ));
-    }
+        Asked::Anonymous(lines) => lines,
+    };
     // The control: the same request accepts a real session.
     let password = t.target.config.account.password.clone();
     let real = match t.api_sign_in(&password, &|_| {}).await? {
@@ -363,31 +382,22 @@ pub async fn no_longer_holds(w: &mut World, _c: &Context) -> StepResult {
     }
     // What the browser now holds where sessions live is a session only if the application
     // accepts it: an anonymous replacement is fine, a new signed-in session is not.
-    let a = w.adapter()?;
-    let t = w.rt()?.clone();
-    let others: Vec<_> = a
+    let others: Vec<_> = w
+        .adapter()?
         .credentials_in(&obs)
         .into_iter()
         .filter(|c| c.token != cred.token)
         .collect();
-    let mut anonymous = Vec::new();
-    for other in &others {
-        let r = a
-            .accepts(&t.target, other)
-            .await
-            .map_err(|e| Failure::Infra(format!("asking the application about {other}: {e:#}")))?;
-        if r.accepted {
+    let anonymous = match ask_about(w, &others).await? {
+        Asked::Accepted(other, evidence) => {
             return Err(Failure::Finding(format!(
                 "after signing out the browser holds another session the application accepts: {other} ({}): the \
                  sign-out signed the browser in again [ASVS 5.0 7.4.1]",
-                crate::model::brief(&r.evidence)
+                crate::model::brief(&evidence)
             )));
         }
-        anonymous.push(format!(
-            "{other}: anonymous (refused: {})",
-            crate::model::brief(&r.evidence)
-        ));
-    }
+        Asked::Anonymous(lines) => lines,
+    };
     if !anonymous.is_empty() {
         // Those refusals count only against a session the same request accepted.
         let base = w.baseline_of("browser", crate::model::Channel::Api)?;
