@@ -9,9 +9,9 @@ use clap::{Args, Parser, Subcommand};
 use cucumber::gherkin::tagexpr::TagOperation;
 use url::Url;
 
-use crate::apps::AppId;
 use crate::config::{self, Config};
 use crate::duration;
+use crate::model::AppId;
 use crate::refapp::{self, Posture, RefOptions, Weakness};
 use crate::report::{ExitCode, Outcome, RunReport};
 use crate::runner::{self, RunOptions, plan::Filters, reference};
@@ -454,10 +454,10 @@ pub fn ui(path: Option<&Path>) -> i32 {
         let ui = config
             .target(app)
             .map(|t| t.ui.clone())
-            .unwrap_or_else(|| crate::apps::ui::Ui::new(app.tag(), Default::default()));
+            .unwrap_or_else(|| crate::facts::ui::Ui::new(app.tag(), Default::default()));
         println!(
             "{}",
-            crate::apps::ui::listing(app.tag(), crate::apps::ui_facts(app), &ui)
+            crate::facts::ui::listing(app.tag(), crate::apps::ui_facts(app), &ui)
         );
     }
     0

@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-use crate::apps::AppId;
 use crate::checks::timing::Expectations;
 use crate::duration;
+use crate::model::AppId;
 use crate::secret::Secret;
 
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +57,7 @@ pub struct TargetConfig {
     /// gives it: lets the suite read the Rails session id instead of guessing from ciphertext.
     pub secret_key_base: Option<Secret>,
     /// Selectors and page texts, with the user's `[<app>.ui]` overrides.
-    pub ui: crate::apps::ui::Ui,
+    pub ui: crate::facts::ui::Ui,
     /// Settings of the transport, token and store checks.
     pub hardening: Hardening,
 }
@@ -400,7 +400,7 @@ impl Config {
             var: "profile".into(),
             message: e.to_string(),
         })?;
-        let app = crate::apps::register_profile(profile);
+        let app = crate::profile::registry::register_profile(profile);
         if self.target(app).is_some() {
             return Ok(app);
         }
@@ -489,13 +489,13 @@ fn target_from(
     };
     let expiry_slack = pick_duration(env, &var("EXPIRY_SLACK"), ft.expiry_slack)?;
     let overrides = ft.ui.unwrap_or_default();
-    crate::apps::ui::check_keys(app.tag(), crate::apps::ui_facts(app), &overrides).map_err(
+    crate::facts::ui::check_keys(app.tag(), crate::facts::ui_facts(app), &overrides).map_err(
         |message| ConfigError::Invalid {
             var: "sessiondrill.toml".into(),
             message,
         },
     )?;
-    let ui = crate::apps::ui::Ui::new(app.tag(), overrides);
+    let ui = crate::facts::ui::Ui::new(app.tag(), overrides);
     Ok(Some(TargetConfig {
         app,
         url,
@@ -516,17 +516,7 @@ fn target_from(
     }))
 }
 
-/// Hosts that can only be test deployments: `*.test`, `localhost`, loopback addresses.
-pub fn is_test_host(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => {
-            d == "localhost" || d.ends_with(".test") || d.ends_with(".localhost")
-        }
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
+pub use crate::probe::is_test_host;
 
 fn parse_url(var: &str, s: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(s.trim()).map_err(|e| ConfigError::Invalid {

@@ -7,7 +7,10 @@ pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod duration;
+pub mod facts;
 pub mod jar;
+#[cfg(test)]
+mod layers;
 pub mod loopback;
 pub mod model;
 pub mod probe;

@@ -768,9 +768,10 @@ mod profiles {
 mod init_profile {
     use super::*;
     use sessiondrill::apps::UiSignIn;
+    use sessiondrill::apps::profiled::login as ui;
     use sessiondrill::browser::Browsers;
     use sessiondrill::profile::schema::LoginPage;
-    use sessiondrill::profile::{Profile, init, ui};
+    use sessiondrill::profile::{Profile, init};
     use sessiondrill::secret::Secret;
 
     async fn signs_in(browsers: &Browsers, base: &str, page: &LoginPage, user: &str) {

@@ -132,9 +132,6 @@ fn merge(a: Result<RunReport, String>, b: Result<RunReport, String>) -> Result<R
     Ok(a)
 }
 
-/// Tokens a weakness run collects for the strength check.
-const WEAKNESS_TOKEN_SAMPLES: usize = 2_000;
-
 async fn run_against(
     browsers: Arc<Browsers>,
     name: &str,
@@ -152,12 +149,7 @@ async fn run_against(
     let refs = reference::start(apps, posture, &weaknesses, reference::SCALED, stores)
         .await
         .map_err(|e| format!("{name}: {e:#}"))?;
-    let mut targets = refs.configs.clone();
-    // A weakness shows in far fewer tokens, and every posture mints tokens the same way:
-    // the full 20,000 run in `cargo test --test suite`, not again here.
-    for t in &mut targets {
-        t.hardening.token_samples = WEAKNESS_TOKEN_SAMPLES;
-    }
+    let targets = refs.configs.clone();
     let config = Config {
         targets,
         ..Config::default()

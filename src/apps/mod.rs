@@ -5,8 +5,9 @@
 
 pub mod chatwoot;
 pub mod page;
+pub mod profiled;
 pub mod rocketchat;
-pub mod ui;
+pub use crate::facts::ui;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,99 +23,16 @@ use crate::model::{Credential, Observation};
 use crate::probe::{Http, ProbeError, Reply};
 use crate::secret::{Masker, Secret};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AppId {
-    RocketChat,
-    Chatwoot,
-    /// An application described by a profile file (`@app-<name>`).
-    Profile(&'static ProfileName),
-}
+pub use crate::model::{AppId, ProfileName, profile_apps};
+pub use crate::profile::registry::{profile_of, register_profile};
 
-/// A loaded profile's names; leaked once per profile so that [`AppId`] stays `Copy`.
-#[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ProfileName {
-    /// `app-<name>`.
-    pub tag: String,
-    pub title: String,
-}
-
-/// Loaded profiles, for `@app-<name>` tags and their adapters.
-static PROFILES: std::sync::Mutex<Vec<(&'static ProfileName, Arc<crate::profile::Profile>)>> =
-    std::sync::Mutex::new(Vec::new());
-
-/// Makes a loaded profile an application; the same name twice is the same application.
-pub fn register_profile(profile: crate::profile::Profile) -> AppId {
-    let mut all = PROFILES.lock().unwrap_or_else(|e| e.into_inner());
-    let tag = format!("app-{}", profile.app.name);
-    if let Some((name, _)) = all.iter().find(|(n, _)| n.tag == tag) {
-        return AppId::Profile(name);
-    }
-    let name: &'static ProfileName = Box::leak(Box::new(ProfileName {
-        tag,
-        title: profile.app.title.clone(),
-    }));
-    all.push((name, Arc::new(profile)));
-    AppId::Profile(name)
-}
-
-/// The profile behind a profile application.
-pub fn profile_of(app: AppId) -> Option<Arc<crate::profile::Profile>> {
-    let AppId::Profile(name) = app else {
-        return None;
-    };
-    PROFILES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, p)| p.clone())
-}
-
-/// Every registered profile application.
-pub fn profile_apps() -> Vec<AppId> {
-    PROFILES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .map(|(n, _)| AppId::Profile(n))
-        .collect()
-}
-
-impl AppId {
-    /// The built-in applications.
-    pub const ALL: [AppId; 2] = [AppId::RocketChat, AppId::Chatwoot];
-
-    /// The Gherkin tag and configuration key: `rocketchat`, `chatwoot`, `app-<name>`.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Self::RocketChat => "rocketchat",
-            Self::Chatwoot => "chatwoot",
-            Self::Profile(p) => p.tag.as_str(),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::RocketChat => "Rocket.Chat",
-            Self::Chatwoot => "Chatwoot",
-            Self::Profile(p) => p.title.as_str(),
-        }
-    }
-
-    /// The prefix of its environment variables: `SESSIONDRILL_ROCKETCHAT`, `SESSIONDRILL_APP_DJANGO`.
-    pub fn env_prefix(self) -> String {
-        format!(
-            "SESSIONDRILL_{}",
-            self.tag().to_uppercase().replace('-', "_")
-        )
-    }
-
-    pub fn from_tag(tag: &str) -> Option<Self> {
-        let tag = tag.trim_start_matches('@');
-        Self::ALL
-            .into_iter()
-            .chain(profile_apps())
-            .find(|a| a.tag() == tag)
+/// The page plug-in a profile names in `plugins.page` (the names in
+/// [`crate::profile::schema::PAGE_PLUGINS`]).
+pub fn page_named(name: &str) -> Option<Box<dyn page::Page>> {
+    match name {
+        "rocketchat-login" => Some(Box::new(rocketchat::Page)),
+        "chatwoot-login" => Some(Box::new(chatwoot::Page)),
+        _ => None,
     }
 }
 
@@ -170,12 +88,7 @@ pub enum ApiSignIn {
     Throttled { evidence: String },
 }
 
-/// Whether the application accepted a credential, and the exchange that shows it.
-#[derive(Debug, Clone)]
-pub struct Acceptance {
-    pub accepted: bool,
-    pub evidence: String,
-}
+pub use crate::model::Acceptance;
 
 /// What a framework session cookie holds, once opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -512,14 +425,7 @@ pub async fn live_credential(
     }
 }
 
-/// The page facts an application's adapter looks for.
-pub fn ui_facts(app: AppId) -> &'static [ui::UiFact] {
-    match app {
-        AppId::RocketChat => rocketchat::facts::UI,
-        AppId::Chatwoot => chatwoot::facts::UI,
-        AppId::Profile(_) => &[],
-    }
-}
+pub use crate::facts::ui_facts;
 
 /// A planted token with the real session's other parts, as the application reads it back
 /// when nothing else was planted beside it.
@@ -536,7 +442,7 @@ pub fn adapter(app: AppId) -> Option<Arc<dyn Adapter>> {
         AppId::RocketChat | AppId::Chatwoot => crate::profile::shipped::shipped(app).ok()?,
         AppId::Profile(_) => profile_of(app)?,
     };
-    Some(Arc::new(crate::profile::adapter::ProfileAdapter::new(
+    Some(Arc::new(crate::apps::profiled::ProfileAdapter::new(
         app, profile,
     )))
 }

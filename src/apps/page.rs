@@ -47,23 +47,13 @@ pub trait Page: Send + Sync {
     fn refine(&self, _obs: &Observation, _found: &mut [Credential]) {}
 }
 
-/// The page plug-in a profile names in `plugins.page` (the names in
-/// [`crate::profile::schema::PAGE_PLUGINS`]).
-pub fn named(name: &str) -> Option<Box<dyn Page>> {
-    match name {
-        "rocketchat-login" => Some(Box::new(super::rocketchat::Page)),
-        "chatwoot-login" => Some(Box::new(super::chatwoot::Page)),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn every_known_page_plug_in_exists() {
         for name in crate::profile::schema::PAGE_PLUGINS {
-            assert!(super::named(name).is_some(), "{name}");
+            assert!(crate::apps::page_named(name).is_some(), "{name}");
         }
-        assert!(super::named("nope").is_none());
+        assert!(crate::apps::page_named("nope").is_none());
     }
 }

@@ -3,16 +3,7 @@
 
 use super::Verdict;
 
-/// What a plain-HTTP request produced.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PlainHttpOutcome {
-    /// Nothing listens (connection refused): nothing can be downgraded.
-    NotServed(String),
-    Response {
-        status: u16,
-        location: Option<String>,
-    },
-}
+pub use crate::probe::http::PlainHttpOutcome;
 
 /// Judges one plain-HTTP request to `path` on `host`.
 pub fn judge(request: &str, host: &str, outcome: &PlainHttpOutcome) -> Verdict {

@@ -8,11 +8,21 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder};
 use url::Url;
 
-use crate::checks::redirect::PlainHttpOutcome;
-use crate::config::is_test_host;
+use crate::probe::is_test_host;
 use crate::secret::Masker;
 
 /// Why a request got no HTTP answer. Always infrastructure, never a finding.
+/// What a plain-HTTP request produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlainHttpOutcome {
+    /// Nothing listens (connection refused): nothing can be downgraded.
+    NotServed(String),
+    Response {
+        status: u16,
+        location: Option<String>,
+    },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
     #[error("cannot connect to {url}: {detail}. Is the application running, and is the URL right?")]

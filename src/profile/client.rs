@@ -9,13 +9,20 @@ use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, COOKIE};
 
 use super::schema::{Csrf, Matcher, Profile, Request};
-use crate::apps::Acceptance;
 use crate::jar::LiveJar;
+use crate::model::Acceptance;
 use crate::model::Credential;
 use crate::probe::{Http, Reply};
 use crate::secret::Secret;
 
 /// How a sign-in without the browser ended.
+/// A cookie name without its `__Host-` or `__Secure-` prefix.
+pub(crate) fn unprefixed(name: &str) -> &str {
+    name.strip_prefix("__Host-")
+        .or_else(|| name.strip_prefix("__Secure-"))
+        .unwrap_or(name)
+}
+
 #[derive(Debug)]
 pub enum SignedIn {
     Accepted(Credential),
@@ -254,11 +261,7 @@ impl ProfileClient<'_> {
             c.found_in
                 .iter()
                 .find_map(|p| p.strip_prefix("cookie "))
-                .filter(|n| {
-                    cc.cookies
-                        .iter()
-                        .any(|c| c == super::adapter::unprefixed(n))
-                })
+                .filter(|n| cc.cookies.iter().any(|c| c == unprefixed(n)))
                 .map(str::to_string)
         });
         if let Some(name) = token_cookie {
@@ -698,8 +701,7 @@ impl ProfileClient<'_> {
             return Ok(None);
         };
         self.http.masker.register(new);
-        let old =
-            super::plugins::password_proof(self.profile.plugins.password_proof.as_deref(), old);
+        let old = super::proof::password_proof(self.profile.plugins.password_proof.as_deref(), old);
         self.http.masker.register(&old);
         let as_json = p.json.is_some();
         let q = |v: &Secret| {

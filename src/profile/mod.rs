@@ -6,14 +6,13 @@
 //! Shipped profiles live in `profiles/`; `schema` checks a file before anything is
 //! sent, `client` makes the profile's requests.
 
-pub mod adapter;
 pub mod client;
 pub mod init;
-pub mod plugins;
+pub mod proof;
+pub mod registry;
 pub mod schema;
 pub mod scope;
 pub mod shipped;
-pub mod ui;
 
 pub use client::{ProfileClient, SignedIn};
 pub use schema::{Profile, ProfileError};

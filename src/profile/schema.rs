@@ -62,7 +62,7 @@ pub struct LongLived {
     pub refused: Matcher,
 }
 
-/// Named plug-ins a profile refers to; each is code in `profile::plugins`.
+/// Named plug-ins a profile refers to; each is code in `apps::profiled::plugins`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plugins {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use super::Profile;
-use crate::apps::AppId;
+use crate::model::AppId;
 
 const SHIPPED: [(AppId, &str, &str); 2] = [
     (

@@ -10,8 +10,8 @@ use base64::Engine as _;
 use regex::Regex;
 
 use super::{CookieSeen, Outcome, RunReport, ScenarioResult, StepStatus};
-use crate::apps::AppId;
 use crate::duration::human;
+use crate::model::AppId;
 
 const OUTCOMES: [Outcome; 5] = [
     Outcome::Passed,
@@ -284,7 +284,7 @@ pub fn render(report: &RunReport) -> Result<String, askama::Error> {
     results.sort_by(|a, b| (&a.feature_path, a.line, a.app).cmp(&(&b.feature_path, b.line, b.app)));
     let apps: Vec<AppId> = AppId::ALL
         .into_iter()
-        .chain(crate::apps::profile_apps())
+        .chain(crate::model::profile_apps())
         .filter(|a| results.iter().any(|r| r.app == *a))
         .collect();
     let scenarios: Vec<ScenarioView> = results

@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::apps::AppId;
 use crate::duration::human;
+use crate::model::AppId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -99,18 +99,7 @@ pub struct ScenarioResult {
     pub cookies: Vec<CookieSeen>,
 }
 
-/// A browser cookie as the evidence shows it: the value masked, attributes as Chromium reported them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CookieSeen {
-    pub name: String,
-    pub value: String,
-    pub domain: String,
-    pub path: String,
-    pub secure: bool,
-    pub http_only: bool,
-    pub same_site: String,
-    pub expires: String,
-}
+pub use crate::model::CookieSeen;
 
 /// How an evidence line names a `Then` step left out for an application that cannot be
 /// judged on it (a profile without a realtime channel, say).

@@ -1,11 +1,9 @@
 //! One run of the suite: plan, preflight, execute with cucumber, report.
 
-pub mod alone;
-pub mod context;
 pub mod plan;
 pub mod preflight;
 pub mod reference;
-pub mod waits;
+pub use crate::steps::{alone, context, waits};
 pub mod writer;
 
 use std::collections::BTreeMap;

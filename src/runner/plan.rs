@@ -11,9 +11,9 @@ use cucumber::gherkin::{self, GherkinEnv, tagexpr::TagOperation};
 use cucumber::tag::Ext as _;
 use regex::Regex;
 
-use crate::apps::AppId;
 use crate::checks::timing::Expectations;
 use crate::duration::human;
+use crate::model::AppId;
 use crate::report::{Outcome, ScenarioResult};
 use crate::steps::{self, Kind, Wait};
 
@@ -186,7 +186,7 @@ fn scope_for_profile(
 ) -> Option<String> {
     use crate::profile::scope;
     let tags = all_tags(f, r, s);
-    let profile = crate::apps::profile_of(*app_of(&tags).first()?)?;
+    let profile = crate::profile::registry::profile_of(*app_of(&tags).first()?)?;
     if let Some(why) = scope::skipped(&profile, &check_id(&tags, &s.name)) {
         return Some(why);
     }
@@ -878,7 +878,7 @@ mod tests {
         let end = text.find("[checks.skip]").unwrap();
         let text = format!("{}{}", &text[..cut], &text[end..]);
         let profile = crate::profile::Profile::parse(Path::new("plantest.toml"), &text).unwrap();
-        let app = crate::apps::register_profile(profile);
+        let app = crate::profile::registry::register_profile(profile);
         let both = "\n    @rocketchat\n    Examples:\n      | app |\n      | rocketchat |\n\n    @chatwoot\n    Examples:\n      | app |\n      | chatwoot |\n";
         let feature = format!(
             "Feature: f\n  @check-out\n  Scenario Outline: out (<app>)\n    Given I am signed in through the API\n    When I sign out through the API\n    Then the API session is rejected by the API\n    And resuming the API session over the realtime channel is rejected\n{both}\n  @check-pw @destructive\n  Scenario Outline: pw (<app>)\n    Given I am signed in through the API\n    When I change the password using the API session\n    Then the API session is rejected by the API\n{both}\n  @check-ll\n  Scenario Outline: ll (<app>)\n    Given I am signed in through the API\n    When I sign out through the API\n    Then the API session's long-lived credentials are rejected by the API\n    And the API session is rejected by the API\n{both}"

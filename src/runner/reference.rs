@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::apps::AppId;
 use crate::checks::timing::Expectations;
 use crate::config::{Account, TargetConfig};
+use crate::model::AppId;
 use crate::refapp::{self, Posture, RefApp, RefOptions, Weakness};
 use crate::secret::Secret;
 
@@ -103,7 +103,7 @@ pub async fn start_one(
         expiry_slack: Some(SWEEP),
         description: Some(format!("reference target ({})", r.label)),
         secret_key_base,
-        ui: crate::apps::ui::Ui::new(app.tag(), Default::default()),
+        ui: crate::facts::ui::Ui::new(app.tag(), Default::default()),
         hardening,
     };
     Ok((r, config))

@@ -3,35 +3,15 @@
 //! address does not lift the block, and the block ends, so nobody can lock a user out
 //! for good. The account is left usable: the block is waited out, even after a finding.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use cucumber::step::Context;
 
+use super::blocked::BruteForce;
 use super::world::{Failure, StepResult, World};
 use crate::apps::ApiSignIn;
 use crate::duration::human;
 use crate::secret::Secret;
-
-/// What the wrong-password run saw.
-#[derive(Clone, Debug)]
-pub struct BruteForce {
-    /// Failures the application should allow before blocking, and the block's length.
-    pub bound: u32,
-    pub period: Duration,
-    /// The attempt that was answered as blocked, if any.
-    pub blocked_at: Option<u32>,
-    pub attempts: u32,
-    pub last_attempt: Instant,
-    /// The blocked answer, quoted as evidence.
-    pub blocked_answer: Option<String>,
-}
-
-impl BruteForce {
-    /// When the account is usable again: the block counts from the last failure.
-    pub fn usable_at(&self, grace: Duration) -> Instant {
-        self.last_attempt + self.period + grace
-    }
-}
 
 fn wrong_password(w: &World) -> Result<Secret, Failure> {
     let t = w.target()?;

@@ -3,7 +3,10 @@
 //! without Rust), and the check that every step of every feature is known
 //! before anything runs.
 
+pub mod alone;
+pub mod blocked;
 pub mod bruteforce;
+pub mod context;
 pub mod cookies;
 pub mod expiry;
 pub mod password;
@@ -15,6 +18,7 @@ pub mod tls;
 pub mod tokens;
 pub mod traffic;
 pub mod transport;
+pub mod waits;
 pub mod world;
 
 use std::sync::LazyLock;
@@ -895,7 +899,7 @@ pub static STEPS: &[StepDef] = &[
         phrase: "I collect fresh session tokens through the API",
         pattern: "I collect fresh session tokens through the API",
         example: "When I collect fresh session tokens through the API",
-        help: "Signs in through the API `token_samples` times (default 1,000; 20,000 on reference targets), respecting the sign-in throttle, and signs every session out again.",
+        help: "Signs in through the API `token_samples` times (default 1,000; 2,000 on reference targets), respecting the sign-in throttle, and signs every session out again.",
         browser: false,
         wait: None,
         needs: &[],

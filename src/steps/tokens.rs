@@ -17,11 +17,11 @@ pub async fn collect_tokens(w: &mut World, _c: &Context) -> StepResult {
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
     let n = t.target.config.hardening.token_samples;
     // Thousands of sign-ins would delay other scenarios' timed replays past their deadlines.
-    if crate::runner::alone::others_in_flight() {
+    if super::alone::others_in_flight() {
         w.report("waiting for the other scenarios in flight to finish: collection runs alone");
     }
     let waited = Instant::now();
-    let _alone = crate::runner::alone::alone().await;
+    let _alone = super::alone::alone().await;
     let waited = waited.elapsed();
     let started = Instant::now();
     let password = t.target.config.account.password.clone();

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard};
 
+use super::context::{RunContext, SharedObservation, TargetRuntime};
 use crate::apps::{Adapter, AppId, RealtimeLink, Target, UiSignIn};
 use crate::browser::{BrowserError, BrowserSession};
 use crate::duration::human;
 use crate::model::{Baseline, Channel, Credential, Observation};
 use crate::probe::ProbeError;
-use crate::runner::context::{RunContext, SharedObservation, TargetRuntime};
 use crate::secret::Secret;
 
 /// Why a step did not pass: a security finding, trouble that says nothing about
@@ -120,7 +120,7 @@ pub struct World {
     /// Fresh tokens collected for the strength analysis (never printed).
     pub tokens: Vec<String>,
     /// The wrong-password run of a brute-force scenario, while its block may last.
-    pub brute: Option<super::bruteforce::BruteForce>,
+    pub brute: Option<super::blocked::BruteForce>,
     /// What the browser recorded (its performance and console logs), read so far.
     pub recorded: crate::browser::log::Recorded,
     /// Channels this scenario's refusal steps judge: each captured session gets a baseline on them.
@@ -424,7 +424,7 @@ impl World {
                     // The scenario's verdict is not final: it ends in ERROR, and the run says why.
                     ctx.progress(&what);
                     ctx.restorations.record_failure(&what);
-                    self.note(format!("{}{what}", crate::runner::context::RESTORE_FAILED));
+                    self.note(format!("{}{what}", super::context::RESTORE_FAILED));
                 }
             }
         }
@@ -450,7 +450,7 @@ impl World {
                 ));
             }
         }
-        let mut extras = crate::runner::context::ScenarioExtras {
+        let mut extras = super::context::ScenarioExtras {
             cookies: self.cookies_seen(),
             ..Default::default()
         };
@@ -496,7 +496,7 @@ impl World {
     }
 
     /// The cookies of the scenario's last look at a browser (its own, or the shared one), values masked.
-    fn cookies_seen(&self) -> Vec<crate::report::CookieSeen> {
+    fn cookies_seen(&self) -> Vec<crate::model::CookieSeen> {
         self.last_observation
             .as_ref()
             .or(self.shared.as_ref().map(|s| &s.observation))

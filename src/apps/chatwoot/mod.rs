@@ -3,7 +3,7 @@
 //! planted JSON cookie are code here, plugged into the profile adapter. Every page fact it
 //! relies on lives in [`facts`].
 
-pub mod facts;
+pub use crate::facts::chatwoot as facts;
 
 use std::time::Duration;
 
@@ -227,9 +227,9 @@ impl super::page::Page for Page {
 mod tests {
     use super::*;
     use crate::apps::Adapter;
-    use crate::apps::AppId;
+    use crate::apps::profiled::ProfileAdapter;
+    use crate::model::AppId;
     use crate::model::{BrowserCookie, Observation};
-    use crate::profile::adapter::ProfileAdapter;
 
     fn cw() -> ProfileAdapter {
         let profile =

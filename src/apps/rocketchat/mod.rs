@@ -2,7 +2,7 @@
 //! with the `meteor-ddp` and `sha256-hex` plug-ins; only the login page's flows are code
 //! here, plugged into the profile adapter. Every page fact it relies on lives in [`facts`].
 
-pub mod facts;
+pub use crate::facts::rocketchat as facts;
 
 use std::time::Duration;
 
@@ -144,8 +144,8 @@ impl super::page::Page for Page {
         // What the Meteor client was told at login, for the expiry checks.
         let expires = [&obs.local_storage, &obs.session_storage]
             .iter()
-            .find_map(|s| s.get(crate::profile::plugins::ddp::STORAGE_TOKEN_EXPIRES))
-            .and_then(|v| crate::profile::plugins::ddp::parse_js_date(v.expose()));
+            .find_map(|s| s.get(crate::apps::profiled::plugins::ddp::STORAGE_TOKEN_EXPIRES))
+            .and_then(|v| crate::apps::profiled::plugins::ddp::parse_js_date(v.expose()));
         for c in found.iter_mut() {
             c.expires_at = expires;
         }
@@ -156,9 +156,9 @@ impl super::page::Page for Page {
 mod tests {
     use super::*;
     use crate::apps::Adapter;
-    use crate::apps::AppId;
+    use crate::apps::profiled::ProfileAdapter;
+    use crate::model::AppId;
     use crate::model::BrowserCookie;
-    use crate::profile::adapter::ProfileAdapter;
 
     fn rc() -> ProfileAdapter {
         let profile =

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::apps::chatwoot::facts;
+use crate::facts::chatwoot as facts;
 use crate::refapp::cookie::CookieStyle;
 use crate::refapp::{Posture, RefOptions, Weakness};
 

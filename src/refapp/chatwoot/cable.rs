@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::apps::chatwoot::facts;
+use crate::facts::chatwoot as facts;
 use crate::refapp::Weakness;
 
 pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {

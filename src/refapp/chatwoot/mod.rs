@@ -1,6 +1,6 @@
 //! The Chatwoot reference target: devise_token_auth, the Rails session cookie,
 //! ActionCable, Rack::Attack's sign-in throttle, and the dashboard's page scripts,
-//! with Chatwoot 4.9.1's session behaviour (see `apps::chatwoot::facts`).
+//! with Chatwoot 4.9.1's session behaviour (see `facts::chatwoot`).
 
 pub mod behaviour;
 pub mod cable;
@@ -22,7 +22,7 @@ use serde_json::json;
 use self::behaviour::Behaviour;
 use self::store::Store;
 use super::{RefApp, RefOptions};
-use crate::apps::chatwoot::facts;
+use crate::facts::chatwoot as facts;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -7,8 +7,8 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use super::behaviour::Behaviour;
-use crate::apps::chatwoot::facts;
 use crate::checks::rails_cookie;
+use crate::facts::chatwoot as facts;
 use crate::refapp::request_cookies;
 
 pub type Session = Map<String, Value>;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::rails;
 use super::store::{Authed, user_json};
-use crate::apps::chatwoot::facts;
+use crate::facts::chatwoot as facts;
 use crate::refapp::Weakness;
 use crate::refapp::request_cookies;
 
@@ -145,8 +145,8 @@ pub async fn sign_in(
         .get("password")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let planted = from_cookie(&headers, crate::apps::chatwoot::facts::is_header_cookie)
-        .map(|(t, c, _)| (t, c));
+    let planted =
+        from_cookie(&headers, crate::facts::chatwoot::is_header_cookie).map(|(t, c, _)| (t, c));
     let b = &state.behaviour;
     // Devise lockable, checked before the password as Warden's strategy does.
     let lock_key = if b.has(Weakness::ThrottleTrustsForwardedFor) {

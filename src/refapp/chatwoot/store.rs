@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
 use super::behaviour::{Behaviour, OnPasswordChange};
-use crate::apps::chatwoot::facts;
+use crate::facts::chatwoot as facts;
 use crate::refapp::Weakness;
 
 /// `SecureRandom.urlsafe_base64` (16 bytes → 22 characters): clients and tokens.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::apps::rocketchat::facts;
+use crate::facts::rocketchat as facts;
 use crate::refapp::cookie::CookieStyle;
 use crate::refapp::lockout::Policy;
 use crate::refapp::{Posture, RefOptions, Weakness};

@@ -8,10 +8,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::AppState;
-use super::rest::{cookie_token, resume_reason};
 use super::store::{LoginError, Session};
-use crate::apps::rocketchat::facts;
+use super::{AppState, cookie_token, resume_reason};
+use crate::facts::rocketchat as facts;
 use crate::refapp::Weakness;
 
 /// A `Meteor.Error` as DDP carries it.

@@ -1,5 +1,5 @@
 //! The Rocket.Chat reference target: REST, DDP and a web client page, with
-//! Rocket.Chat's session behaviour (see `apps::rocketchat::facts`).
+//! Rocket.Chat's session behaviour (see `facts::rocketchat`).
 
 pub mod behaviour;
 pub mod ddp;
@@ -16,9 +16,9 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use self::behaviour::Behaviour;
-use self::store::Store;
-use super::{RefApp, RefOptions};
-use crate::apps::rocketchat::facts;
+use self::store::{ResumeError, Store};
+use super::{RefApp, RefOptions, request_cookies};
+use crate::facts::rocketchat as facts;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -132,7 +132,7 @@ async fn page(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Re
     // nothing until a sign-in replaces it (or, weakened, adopts it).
     let anonymous = b.has(crate::refapp::Weakness::AnonymousSessionCookie)
         || b.has(crate::refapp::Weakness::AdoptsIssuedId);
-    if anonymous && rest::cookie_token(&headers).is_none() {
+    if anonymous && cookie_token(&headers).is_none() {
         let id = state.store.issue_anonymous();
         let cookie = match &b.server_cookie {
             Some(c) => format!("{}={id}{}", c.token_name(), c.style.attributes()),
@@ -143,4 +143,20 @@ async fn page(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Re
         }
     }
     resp
+}
+
+/// The session token a request's cookies carry, if any (`rc_token` with any prefix).
+pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    request_cookies(headers)
+        .into_iter()
+        .find(|(k, v)| facts::is_token_cookie(k) && !v.is_empty())
+        .map(|(_, v)| v)
+}
+
+/// The error message Meteor gives for a token it no longer resumes.
+pub fn resume_reason(e: &ResumeError) -> &'static str {
+    match e {
+        ResumeError::LoggedOut => facts::MSG_LOGGED_OUT_BY_SERVER,
+        ResumeError::Expired => facts::MSG_SESSION_EXPIRED,
+    }
 }

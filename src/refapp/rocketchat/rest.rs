@@ -6,11 +6,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::AppState;
-use super::store::{LoginError, PasswordError, ResumeError, Session, User};
-use crate::apps::rocketchat::facts;
+use super::store::{LoginError, PasswordError, Session, User};
+use super::{AppState, cookie_token, resume_reason};
+use crate::facts::rocketchat as facts;
 use crate::refapp::Weakness;
-use crate::refapp::request_cookies;
 
 fn reply(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
@@ -23,14 +22,6 @@ fn with_cookies(mut resp: Response, cookies: impl IntoIterator<Item = String>) -
         }
     }
     resp
-}
-
-/// The session token a request's cookies carry, if any (`rc_token` with any prefix).
-pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    request_cookies(headers)
-        .into_iter()
-        .find(|(k, v)| facts::is_token_cookie(k) && !v.is_empty())
-        .map(|(_, v)| v)
 }
 
 /// REST authentication: `X-User-Id`/`X-Auth-Token` headers (real Rocket.Chat); the hardened
@@ -160,13 +151,6 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
             with_cookies(resp, session_cookies(&state, &s))
         }
         Err(resp) => resp,
-    }
-}
-
-pub fn resume_reason(e: &ResumeError) -> &'static str {
-    match e {
-        ResumeError::LoggedOut => facts::MSG_LOGGED_OUT_BY_SERVER,
-        ResumeError::Expired => facts::MSG_SESSION_EXPIRED,
     }
 }
 

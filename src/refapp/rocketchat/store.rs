@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::broadcast;
 
 use super::behaviour::Behaviour;
-use crate::apps::rocketchat::facts;
+use crate::facts::rocketchat as facts;
 use crate::refapp::Weakness;
 
 const ID_ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz";

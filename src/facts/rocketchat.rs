@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use crate::apps::ui::UiFact;
+use crate::facts::ui::UiFact;
 
 // REST routes. `/api/v1/*` authenticates by headers only; cookies are not read there.
 pub const LOGIN: &str = "/api/v1/login";

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::apps::ui::UiFact;
+use crate::facts::ui::UiFact;
 
 // devise_token_auth routes (mounted at /auth) and the API.
 pub const SIGN_IN: &str = "/auth/sign_in";

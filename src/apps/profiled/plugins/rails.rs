@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::apps::{ServerSession, Target};
 use crate::checks::{Verdict, rails_cookie};
 use crate::model::Observation;
-use crate::profile::adapter::unprefixed;
+use crate::profile::client::unprefixed;
 use crate::profile::schema;
 
 /// The session in the cookie `value`, if a known secret opens it.

@@ -1,12 +1,4 @@
-//! Code for what a profile's data cannot say, named by the profile's `[plugins]`: a
-//! realtime protocol, a password proof. Each plug-in owns the protocol facts it relies on
-//! (Meteor's messages, not an application's), so a wrong application fact in a profile
-//! still ends in an error rather than agreeing with itself.
-
-pub mod cable;
-pub mod comms;
-pub mod ddp;
-pub mod rails;
+//! The current password as a profile's `plugins.password_proof` says to send it.
 
 use sha2::{Digest, Sha256};
 

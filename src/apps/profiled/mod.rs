@@ -10,8 +10,9 @@ use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use super::client::{ProfileClient, SignedIn, json_at};
-use super::schema::Profile;
+pub mod login;
+pub mod plugins;
+
 use crate::apps::page::Page;
 use crate::apps::{
     Acceptance, Adapter, ApiSignIn, AppId, Fut, RealtimeLink, Target, UiSignIn, strong_password,
@@ -19,6 +20,8 @@ use crate::apps::{
 use crate::browser::BrowserSession;
 use crate::model::{Credential, Observation};
 use crate::probe::Reply;
+use crate::profile::client::{ProfileClient, SignedIn, json_at, unprefixed};
+use crate::profile::schema::Profile;
 use crate::secret::Secret;
 
 pub struct ProfileAdapter {
@@ -51,7 +54,7 @@ impl ProfileAdapter {
                 .plugins
                 .page
                 .as_deref()
-                .and_then(crate::apps::page::named),
+                .and_then(crate::apps::page_named),
             profile,
             valid_path,
             realtime_path,
@@ -149,7 +152,7 @@ impl ProfileAdapter {
                     })
                 });
             if let Some(v) = value {
-                parts.push((super::client::intern(name), Secret::new(v)));
+                parts.push((crate::profile::client::intern(name), Secret::new(v)));
             }
         }
         let mut out: Vec<Credential> = Vec::new();
@@ -176,7 +179,7 @@ impl ProfileAdapter {
                 for (name, spec) in &c.parts {
                     if let Some(v) = spec.beside.as_deref().and_then(beside) {
                         cred.parts
-                            .insert(super::client::intern(name), Secret::new(v));
+                            .insert(crate::profile::client::intern(name), Secret::new(v));
                     }
                 }
                 if let Some(e) = &c.expiry {
@@ -193,13 +196,6 @@ impl ProfileAdapter {
     }
 }
 
-/// A cookie name without its `__Host-` or `__Secure-` prefix.
-pub(crate) fn unprefixed(name: &str) -> &str {
-    name.strip_prefix("__Host-")
-        .or_else(|| name.strip_prefix("__Secure-"))
-        .unwrap_or(name)
-}
-
 fn cred_place(c: &Credential) -> String {
     c.found_in.first().cloned().unwrap_or_default()
 }
@@ -208,7 +204,7 @@ fn cred_place(c: &Credential) -> String {
 /// the stored JSON when the token is inside it.
 fn storage_value(
     obs: &Observation,
-    key: &super::schema::StorageKey,
+    key: &crate::profile::schema::StorageKey,
 ) -> Option<(String, String, Option<serde_json::Value>)> {
     let (store, label) = if key.session {
         (&obs.session_storage, "sessionStorage")
@@ -294,9 +290,7 @@ impl Adapter for ProfileAdapter {
                     page.sign_in(t, b, self.login_page(t), login, password)
                         .await
                 }
-                None => {
-                    super::ui::sign_in(b, t.url(), &self.profile.login_page, login, password).await
-                }
+                None => login::sign_in(b, t.url(), &self.profile.login_page, login, password).await,
             }
         })
     }
@@ -304,7 +298,7 @@ impl Adapter for ProfileAdapter {
     fn is_signed_in_ui<'a>(&'a self, t: &'a Target, b: &'a BrowserSession) -> Fut<'a, bool> {
         match &self.page {
             Some(page) => page.is_signed_in(t, b),
-            None => Box::pin(super::ui::is_signed_in(b, &self.profile.login_page)),
+            None => Box::pin(login::is_signed_in(b, &self.profile.login_page)),
         }
     }
 
@@ -323,14 +317,14 @@ impl Adapter for ProfileAdapter {
                 return Err(self.none("sign-out through the page (`sign_out.ui`)"));
             }
             for css in &clicks {
-                b.wait_any(&[css.as_str()], super::ui::PAGE_WAIT)
+                b.wait_any(&[css.as_str()], login::PAGE_WAIT)
                     .await
                     .with_context(|| format!("sign_out.ui: {css} did not appear"))?;
                 b.click(css)
                     .await
                     .with_context(|| format!("sign_out.ui: clicking {css}"))?;
             }
-            super::ui::wait_signed_out(b, &self.profile.login_page).await
+            login::wait_signed_out(b, &self.profile.login_page).await
         })
     }
 
@@ -398,7 +392,7 @@ impl Adapter for ProfileAdapter {
             .filter_map(|p| {
                 let (k, v) = p.split_once('=').unwrap_or((p, ""));
                 // A pair naming a part the credential lacks is left out.
-                super::client::fill_parts(v, cred).map(|v| (k.to_string(), v))
+                crate::profile::client::fill_parts(v, cred).map(|v| (k.to_string(), v))
             })
             .collect();
         if !pairs.is_empty() {
@@ -481,10 +475,10 @@ impl Adapter for ProfileAdapter {
     fn realtime_accepts<'a>(&'a self, t: &'a Target, c: &'a Credential) -> Fut<'a, Acceptance> {
         Box::pin(async move {
             match self.realtime()? {
-                ("meteor-ddp", path) => super::plugins::ddp::accepts(t, path, c).await,
-                ("node-red-comms", path) => super::plugins::comms::accepts(t, path, c).await,
+                ("meteor-ddp", path) => plugins::ddp::accepts(t, path, c).await,
+                ("node-red-comms", path) => plugins::comms::accepts(t, path, c).await,
                 ("actioncable-room", path) => {
-                    super::plugins::cable::accepts(t, path, self.cable_channel(), c).await
+                    plugins::cable::accepts(t, path, self.cable_channel(), c).await
                 }
                 (other, _) => bail!("unknown realtime plug-in {other}"),
             }
@@ -498,10 +492,10 @@ impl Adapter for ProfileAdapter {
     ) -> Fut<'a, Box<dyn RealtimeLink>> {
         Box::pin(async move {
             match self.realtime()? {
-                ("meteor-ddp", path) => super::plugins::ddp::open(t, path, c).await,
-                ("node-red-comms", path) => super::plugins::comms::open(t, path, c).await,
+                ("meteor-ddp", path) => plugins::ddp::open(t, path, c).await,
+                ("node-red-comms", path) => plugins::comms::open(t, path, c).await,
                 ("actioncable-room", path) => {
-                    super::plugins::cable::open(t, path, self.cable_channel(), c).await
+                    plugins::cable::open(t, path, self.cable_channel(), c).await
                 }
                 (other, _) => bail!("unknown realtime plug-in {other}"),
             }
@@ -523,7 +517,7 @@ impl Adapter for ProfileAdapter {
                 .map(|r| r.plugin.as_str())
             {
                 Some("meteor-ddp") => {
-                    super::plugins::ddp::advertised_expiry(t, self.realtime_path, cred, obs).await
+                    plugins::ddp::advertised_expiry(t, self.realtime_path, cred, obs).await
                 }
                 // The expiry the sign-in advertised, if the profile says where; the
                 // cookies' own expiry the step reads itself.
@@ -589,12 +583,12 @@ impl Adapter for ProfileAdapter {
 
     fn open_server_session(&self, t: &Target, value: &str) -> Option<crate::apps::ServerSession> {
         let s = self.profile.plugins.server_session.as_ref()?;
-        super::plugins::rails::open(t, s, value)
+        plugins::rails::open(t, s, value)
     }
 
     fn known_secret_verdict(&self, obs: &Observation) -> Option<crate::checks::Verdict> {
         let s = self.profile.plugins.server_session.as_ref()?;
-        Some(super::plugins::rails::known_secret_verdict(s, obs))
+        Some(plugins::rails::known_secret_verdict(s, obs))
     }
 
     fn sign_in_throttle(&self) -> Option<(u32, Duration)> {

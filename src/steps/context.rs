@@ -307,7 +307,7 @@ impl Restorations {
 pub struct ScenarioExtras {
     pub screenshot: Option<PathBuf>,
     pub page_html: Option<PathBuf>,
-    pub cookies: Vec<crate::report::CookieSeen>,
+    pub cookies: Vec<crate::model::CookieSeen>,
 }
 
 pub struct RunContext {

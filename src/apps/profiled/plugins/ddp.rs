@@ -8,7 +8,8 @@ use anyhow::{anyhow, bail};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::apps::{Acceptance, RealtimeLink, SocketLink, Target};
+use crate::apps::{RealtimeLink, SocketLink, Target};
+use crate::model::Acceptance;
 use crate::model::{Credential, Observation};
 use crate::probe::ws::ws_url;
 use crate::probe::{JsonSocket, Received};

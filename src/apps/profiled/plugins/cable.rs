@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 use serde_json::{Value, json};
 
-use crate::apps::{Acceptance, RealtimeLink, SocketLink, Target};
+use crate::apps::{RealtimeLink, SocketLink, Target};
+use crate::model::Acceptance;
 use crate::model::Credential;
 use crate::probe::ws::ws_url;
 use crate::probe::{JsonSocket, Received};

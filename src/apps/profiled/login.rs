@@ -7,9 +7,9 @@ use anyhow::Context;
 use serde_json::json;
 use url::Url;
 
-use super::schema::LoginPage;
 use crate::apps::{LOGIN_ANSWER_WAIT, UiSignIn};
 use crate::browser::BrowserSession;
+use crate::profile::schema::LoginPage;
 use crate::secret::Secret;
 
 /// How long a login page may take to show its form.

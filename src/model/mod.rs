@@ -11,6 +11,9 @@ use serde::Serialize;
 
 use crate::secret::Secret;
 
+mod app;
+pub use app::{AppId, ProfileName, profile_apps, register_name};
+
 /// The SameSite attribute as the browser recorded it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum SameSite {
@@ -89,8 +92,8 @@ impl BrowserCookie {
     }
 
     /// The cookie for the evidence report: every attribute, the value masked.
-    pub fn seen(&self) -> crate::report::CookieSeen {
-        crate::report::CookieSeen {
+    pub fn seen(&self) -> CookieSeen {
+        CookieSeen {
             name: self.name.clone(),
             value: self.value.masked(),
             domain: self.domain.clone(),
@@ -397,6 +400,26 @@ impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Credential({self})")
     }
+}
+
+/// Whether the application accepted a credential, and the exchange that shows it.
+#[derive(Debug, Clone)]
+pub struct Acceptance {
+    pub accepted: bool,
+    pub evidence: String,
+}
+
+/// A browser cookie as the evidence shows it: the value masked, attributes as Chromium reported them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CookieSeen {
+    pub name: String,
+    pub value: String,
+    pub domain: String,
+    pub path: String,
+    pub secure: bool,
+    pub http_only: bool,
+    pub same_site: String,
+    pub expires: String,
 }
 
 #[cfg(test)]
