@@ -9,6 +9,7 @@ use cucumber::step::Context;
 
 use super::blocked::BruteForce;
 use super::world::{Failure, StepResult, World};
+use super::{Kind, StepDef};
 use crate::apps::ApiSignIn;
 use crate::duration::human;
 use crate::secret::Secret;
@@ -199,3 +200,70 @@ pub async fn block_ends(w: &mut World, _c: &Context) -> StepResult {
         ))),
     }
 }
+
+bind! {
+    wrong_until_blocked => wrong_until_blocked,
+    blocked_within_bound => blocked_within_bound,
+    forwarded_does_not_lift => forwarded_does_not_lift,
+    block_ends => block_ends,
+}
+
+/// This module's phrases, in the order the phrase book lists them.
+pub static STEPS: &[StepDef] = &[
+    StepDef {
+        kind: Kind::When,
+        phrase: "wrong passwords are sent through the API until sign-in is blocked",
+        pattern: "wrong passwords are sent through the API until sign-in is blocked",
+        example: "When wrong passwords are sent through the API until sign-in is blocked",
+        help: "Sends wrong passwords for the configured account through the API, up to one past the lockout bound (the application's own, or lockout = \"10/5m\"); the first must be refused as a wrong password (the control). Blocks the account: the scenario must be tagged @bruteforce, and the block is waited out at its end.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: true,
+        run: run::wrong_until_blocked,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "sign-in was blocked within the expected number of failures",
+        pattern: "sign-in was blocked within the expected number of failures",
+        example: "Then sign-in was blocked within the expected number of failures",
+        help: "An answer the application gives only to a blocked sign-in (Rocket.Chat error-login-blocked-*, a 429, devise's locked account) came within the bound plus one.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::blocked_within_bound,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "a forged X-Forwarded-For or X-Real-IP does not lift the block",
+        pattern: "a forged X-Forwarded-For or X-Real-IP does not lift the block",
+        example: "Then a forged X-Forwarded-For or X-Real-IP does not lift the block",
+        help: "One more wrong password, claiming a documentation address (203.0.113.x) in X-Forwarded-For and X-Real-IP, is still answered as blocked.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::forwarded_does_not_lift,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the account signs in again once the block has passed",
+        pattern: "the account signs in again once the block has passed",
+        example: "Then the account signs in again once the block has passed",
+        help: "Waits the block's length plus grace after the last failure, then signs in once with the right password: still blocked is a finding (a block that never ends lets anyone lock users out).",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::block_ends,
+    },
+];

@@ -4,6 +4,7 @@
 use cucumber::step::Context;
 
 use super::world::{Failure, StepResult, World};
+use super::{Kind, StepDef};
 use crate::checks::{Verdict, cookies};
 use crate::model::{Credential, Observation};
 
@@ -73,3 +74,115 @@ pub async fn not_readable_by_script(w: &mut World, _c: &Context) -> StepResult {
     let v = cookies::script_exposure(&obs, cred.token.expose());
     super::conclude_verdict(w, v)
 }
+
+bind! {
+    observed => observed_after_sign_in,
+    secure => secure,
+    http_only => http_only,
+    same_site => same_site,
+    scope => scope,
+    host_prefix => host_prefix,
+    unreadable => not_readable_by_script,
+}
+
+/// This module's phrases, in the order the phrase book lists them.
+pub static STEPS: &[StepDef] = &[
+    StepDef {
+        kind: Kind::Given,
+        phrase: "the cookies and storage of a browser signed in through the login page",
+        pattern: "the cookies and storage of a browser signed in through the login page",
+        example: "Given the cookies and storage of a browser signed in through the login page",
+        help: "Signs in through the login page once per run and shares what the browser then holds.",
+        browser: true,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::observed,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "every session cookie is Secure",
+        pattern: "every session cookie is Secure",
+        example: "Then every session cookie is Secure",
+        help: "ASVS 3.4.1.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::secure,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "every session cookie is HttpOnly",
+        pattern: "every session cookie is HttpOnly",
+        example: "Then every session cookie is HttpOnly",
+        help: "ASVS 3.4.2.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::http_only,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "every session cookie has SameSite Lax or Strict",
+        pattern: "every session cookie has SameSite Lax or Strict",
+        example: "Then every session cookie has SameSite Lax or Strict",
+        help: "Set explicitly; ASVS 3.4.3.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::same_site,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "every session cookie is host-only and scoped to the application's path",
+        pattern: "every session cookie is host-only and scoped to the application's path",
+        example: "Then every session cookie is host-only and scoped to the application's path",
+        help: "No Domain attribute, Path within the app's; ASVS 3.4.5.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::scope,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "every session cookie has the __Host- prefix",
+        pattern: "every session cookie has the __Host- prefix",
+        example: "Then every session cookie has the __Host- prefix",
+        help: "ASVS 3.4.4.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::host_prefix,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "page script cannot read the session token",
+        pattern: "page script cannot read the session token",
+        example: "Then page script cannot read the session token",
+        help: "Not via document.cookie, localStorage or sessionStorage; ASVS 3.2.3, 3.4.2.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::unreadable,
+    },
+];

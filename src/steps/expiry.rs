@@ -7,14 +7,17 @@ use cucumber::step::Context;
 
 use super::capture;
 use super::world::{Activity, Failure, StepResult, World};
+use super::{Kind, StepDef, Wait};
 use crate::checks::{cookies, timing};
 use crate::duration::human;
+use crate::model::Channel;
 
 /// Waits the idle timeout plus grace without using the session, and proves on the way
-/// that only idleness can end it: a sibling session is signed in beside it, the idle
-/// session is used once after that sign-in (a sign-in that ends an older session is a
-/// session cap), and the sibling, untouched, is probed once just before the idle timeout
-/// minus the grace (refused there, something else ends the account's sessions).
+/// that only idleness can end it: a sibling session is signed in beside it while the
+/// idle session is kept in use, the idle session is used once after that sign-in (a
+/// sign-in that ends an older session is a session cap), and the sibling, untouched, is
+/// probed once just before the idle timeout minus the grace (refused there, something
+/// else ends the account's sessions).
 pub async fn leave_idle(w: &mut World, c: &Context) -> StepResult {
     let role = capture(c, 1).unwrap_or("API").to_string();
     let idle = w.session(&role)?.clone();
@@ -23,20 +26,42 @@ pub async fn leave_idle(w: &mut World, c: &Context) -> StepResult {
     let expect = w.target()?.config.expect;
     let wait = expect.idle_wait();
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
-    let sibling = super::session::api_sign_in(w).await?;
+    let window = expect.idle_timeout.saturating_sub(expect.grace);
+    // The sibling's sign-in may take longer than a short idle timeout (a slow password
+    // hash on a busy host): the idle session is kept in use meanwhile, so a refusal right
+    // after the sign-in is the sign-in's doing, never idleness.
+    let tick = (window / 3).clamp(Duration::from_millis(100), Duration::from_secs(5));
+    let keep_in_use = async {
+        loop {
+            let before = tokio::time::Instant::now();
+            let r = a.uses(&t.target, &idle).await?;
+            if !r.accepted {
+                return Ok::<_, anyhow::Error>((r, before));
+            }
+            tokio::time::sleep(tick).await;
+        }
+    };
+    let signing_in = super::session::api_sign_in(w);
+    let sibling = tokio::select! {
+        s = signing_in => s?,
+        refused = keep_in_use => {
+            let (r, _) = refused?;
+            return Err(eviction(&role, &r.evidence, "while a second session was signing in"));
+        }
+    };
     w.keep_session("idle sibling", sibling.clone());
-    // As the user, through its live jar: the idle wait starts from this use.
+    // As the user, through its live jar: the idle wait starts from this use, at most
+    // one tick and one request after the last accepted one.
     let used = a.uses(&t.target, &idle).await?;
     if !used.accepted {
-        return Err(Failure::Infra(format!(
-            "signing in a second session ended the {role} session ({}): the application keeps fewer sessions per \
-             account than the suite signs in at once (a session cap), so a refusal after the idle wait could not be \
-             told from an eviction",
-            crate::model::brief(&used.evidence)
-        )));
+        return Err(eviction(
+            &role,
+            &used.evidence,
+            "after a second session signed in",
+        ));
     }
     let started = tokio::time::Instant::now();
-    let probe_at = expect.idle_timeout.saturating_sub(expect.grace);
+    let probe_at = window;
     if probe_at.is_zero() {
         w.note(format!(
             "no sibling probe: the grace {} is not shorter than the idle timeout {}",
@@ -92,6 +117,16 @@ pub async fn leave_idle(w: &mut World, c: &Context) -> StepResult {
         human(wait)
     ));
     Ok(())
+}
+
+/// A session refused while the idle check kept it in use: ended by something else.
+fn eviction(role: &str, evidence: &str, when: &str) -> Failure {
+    Failure::Infra(format!(
+        "the {role} session, kept in use, was refused {when} ({}): the application keeps fewer sessions per \
+         account than the suite signs in at once (a session cap), so a refusal after the idle wait could not be \
+         told from an eviction",
+        crate::model::brief(evidence)
+    ))
 }
 
 /// Uses the session every `interval` until `until` has passed or it is rejected.
@@ -241,3 +276,109 @@ pub async fn advertised_lifetime(w: &mut World, _c: &Context) -> StepResult {
     let v = timing::advertised_lifetime(since, &advertised, &t.target.config.expect);
     super::conclude_verdict(w, v)
 }
+
+bind! {
+    leave_idle => leave_idle,
+    keep_past_idle => keep_using_past_idle,
+    keep_past_lifetime => keep_using_past_lifetime,
+    advertised => advertised_lifetime,
+    never_rejected => never_rejected_while_in_use,
+    rejected_by_deadline => rejected_by_deadline,
+}
+
+/// This module's phrases, in the order the phrase book lists them.
+pub static STEPS: &[StepDef] = &[
+    StepDef {
+        kind: Kind::When,
+        phrase: "I leave the <browser|API|second> session untouched for the idle timeout plus grace",
+        pattern: role!(
+            "I leave the ",
+            " session untouched for the idle timeout plus grace"
+        ),
+        example: "When I leave the API session untouched for the idle timeout plus grace",
+        help: "Waits the expected idle timeout plus grace without using the session.",
+        browser: false,
+        wait: Some(Wait::IdleTimeout),
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::leave_idle,
+    },
+    StepDef {
+        kind: Kind::When,
+        phrase: "I keep using the <browser|API|second> session until the idle timeout plus grace has passed",
+        pattern: role!(
+            "I keep using the ",
+            " session until the idle timeout plus grace has passed"
+        ),
+        example: "When I keep using the API session until the idle timeout plus grace has passed",
+        help: "Uses the session every third of the idle timeout until idle timeout plus grace has passed.",
+        browser: false,
+        wait: Some(Wait::IdleTimeout),
+        needs: &[Channel::Api],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::keep_past_idle,
+    },
+    StepDef {
+        kind: Kind::When,
+        phrase: "I keep using the <browser|API|second> session until the maximum lifetime plus grace has passed",
+        pattern: role!(
+            "I keep using the ",
+            " session until the maximum lifetime plus grace has passed"
+        ),
+        example: "When I keep using the API session until the maximum lifetime plus grace has passed",
+        help: "Uses the session continuously until it is rejected or the maximum lifetime plus grace (plus the app's sweep delay) has passed.",
+        browser: false,
+        wait: Some(Wait::MaxLifetime),
+        needs: &[Channel::Api],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::keep_past_lifetime,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the advertised session lifetime is within the expected maximum",
+        pattern: "the advertised session lifetime is within the expected maximum",
+        example: "Then the advertised session lifetime is within the expected maximum",
+        help: "Token and cookie expiries told to the browser are within the maximum lifetime plus grace.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::advertised,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the session was never rejected while in use",
+        pattern: "the session was never rejected while in use",
+        example: "Then the session was never rejected while in use",
+        help: "Activity kept the session alive past the idle timeout.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::never_rejected,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the session was rejected before the maximum lifetime plus grace ended",
+        pattern: "the session was rejected before the maximum lifetime plus grace ended",
+        example: "Then the session was rejected before the maximum lifetime plus grace ended",
+        help: "The absolute lifetime is enforced even for a session in continuous use.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::rejected_by_deadline,
+    },
+];

@@ -6,6 +6,7 @@ use cucumber::step::Context;
 
 use super::capture;
 use super::world::{Failure, StepResult, World};
+use super::{Kind, StepDef};
 
 pub async fn change_password(w: &mut World, c: &Context) -> StepResult {
     let role = capture(c, 1).unwrap_or("browser").to_string();
@@ -38,3 +39,23 @@ pub async fn change_password(w: &mut World, c: &Context) -> StepResult {
         ))),
     }
 }
+
+bind! {
+    change_password => change_password,
+}
+
+/// This module's phrases, in the order the phrase book lists them.
+pub static STEPS: &[StepDef] = &[StepDef {
+    kind: Kind::When,
+    phrase: "I change the password using the <browser|API|second> session",
+    pattern: role!("I change the password using the ", " session"),
+    example: "When I change the password using the browser session",
+    help: "Changes the account's password through the API with that session; always changed back afterwards. Tag the scenario @destructive.",
+    browser: false,
+    wait: None,
+    needs: &[],
+    destructive: true,
+    alone: false,
+    bruteforce: false,
+    run: run::change_password,
+}];

@@ -6,6 +6,7 @@ use cucumber::step::Context;
 
 use super::capture;
 use super::world::{Failure, StepResult, World};
+use super::{Kind, StepDef};
 use crate::model::Channel;
 use crate::secret::Secret;
 
@@ -148,3 +149,73 @@ pub async fn not_sealed_with_known_secret(w: &mut World, _c: &Context) -> StepRe
     })?;
     super::conclude_verdict(w, verdict)
 }
+
+bind! {
+    login_page_open => login_page_open,
+    session_replaced => server_session_replaced,
+    long_lived_rejected => long_lived_rejected,
+    known_secret => not_sealed_with_known_secret,
+}
+
+/// This module's phrases, in the order the phrase book lists them.
+pub static STEPS: &[StepDef] = &[
+    StepDef {
+        kind: Kind::Given,
+        phrase: "the login page is open",
+        pattern: "the login page is open",
+        example: "And the login page is open",
+        help: "Opens the login page in the scenario's browser and remembers the cookies it holds before sign-in.",
+        browser: true,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::login_page_open,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the server session cookie was replaced at sign-in",
+        pattern: "the server session cookie was replaced at sign-in",
+        example: "Then the server session cookie was replaced at sign-in",
+        help: "The framework's own session cookie (e.g. Rails `_chatwoot_session`) differs before and after sign-in.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::session_replaced,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the <browser|API|second> session's long-lived credentials are rejected by the API",
+        pattern: role!(
+            "the ",
+            " session's long-lived credentials are rejected by the API"
+        ),
+        example: "Then the API session's long-lived credentials are rejected by the API",
+        help: "Replays the long-lived tokens handed out with the session (Chatwoot's api_access_token); they must be refused.",
+        browser: false,
+        wait: None,
+        needs: &[Channel::LongLived],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::long_lived_rejected,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the server session cookie is not sealed with a publicly known secret",
+        pattern: "the server session cookie is not sealed with a publicly known secret",
+        example: "Then the server session cookie is not sealed with a publicly known secret",
+        help: "Tries every known SECRET_KEY_BASE (data/rails-secret-key-bases.txt, SESSIONDRILL_SECRET_KEY_BASES) on the Rails cookies.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::known_secret,
+    },
+];

@@ -4,6 +4,7 @@
 use cucumber::step::Context;
 
 use super::world::{StepResult, World};
+use super::{Kind, StepDef};
 use crate::checks::Verdict;
 use crate::probe::store::{self, Answer};
 
@@ -32,3 +33,23 @@ pub async fn stores_refuse(w: &mut World, _c: &Context) -> StepResult {
     }
     super::conclude_verdict(w, v)
 }
+
+bind! {
+    stores_refuse => stores_refuse,
+}
+
+/// This module's phrases, in the order the phrase book lists them.
+pub static STEPS: &[StepDef] = &[StepDef {
+    kind: Kind::Then,
+    phrase: "the session stores refuse clients without credentials",
+    pattern: "the session stores refuse clients without credentials",
+    example: "Then the session stores refuse clients without credentials",
+    help: "Asks each configured store (`SESSIONDRILL_<APP>_STORE`) without credentials: Redis PING must answer NOAUTH, PostgreSQL must ask for a password, MongoDB must refuse listDatabases.",
+    browser: false,
+    wait: None,
+    needs: &[],
+    destructive: false,
+    alone: false,
+    bruteforce: false,
+    run: run::stores_refuse,
+}];

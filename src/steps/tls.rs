@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use cucumber::step::Context;
 
 use super::world::{Failure, StepResult, World};
+use super::{Kind, StepDef};
 use crate::checks::{Verdict, certificate};
 use crate::probe::tls::{self, Answer, Endpoint, Legacy, Modern};
 
@@ -115,3 +116,40 @@ pub async fn certificate_sound(w: &mut World, _c: &Context) -> StepResult {
     }
     super::conclude_verdict(w, v)
 }
+
+bind! {
+    only_modern_tls => only_modern_tls,
+    certificate_sound => certificate_sound,
+}
+
+/// This module's phrases, in the order the phrase book lists them.
+pub static STEPS: &[StepDef] = &[
+    StepDef {
+        kind: Kind::Then,
+        phrase: "only TLS 1.2 or newer is accepted",
+        pattern: "only TLS 1.2 or newer is accepted",
+        example: "Then only TLS 1.2 or newer is accepted",
+        help: "On the application's and its websocket's TLS endpoints: a real TLS 1.2 or 1.3 handshake completes (the control), and a hand-written TLS 1.0 and 1.1 ClientHello is refused.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::only_modern_tls,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the certificate is trusted, valid for the host and not about to expire",
+        pattern: "the certificate is trusted, valid for the host and not about to expire",
+        example: "Then the certificate is trusted, valid for the host and not about to expire",
+        help: "Validates the presented chain against the platform's roots (plus `ca_file`), for the host, now and at the end of the warning window (`cert_warn`, default 30 days).",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::certificate_sound,
+    },
+];

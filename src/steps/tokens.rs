@@ -7,8 +7,10 @@ use cucumber::step::Context;
 use futures::StreamExt;
 
 use super::world::{Failure, StepResult, World};
+use super::{Kind, StepDef};
 use crate::apps::ApiSignIn;
 use crate::checks::{Verdict, entropy};
+use crate::model::Channel;
 
 /// Sign-ins (and sign-outs) in flight at once while collecting.
 const COLLECT_AT_ONCE: usize = 8;
@@ -160,6 +162,76 @@ pub async fn forged_refused(w: &mut World, c: &Context) -> StepResult {
     }
     super::conclude_verdict(w, v)
 }
+
+bind! {
+    collect_tokens => collect_tokens,
+    tokens_strong => tokens_strong,
+    not_cacheable => not_cacheable,
+    forged_refused => forged_refused,
+}
+
+/// This module's phrases, in the order the phrase book lists them.
+pub static STEPS: &[StepDef] = &[
+    StepDef {
+        kind: Kind::When,
+        phrase: "I collect fresh session tokens through the API",
+        pattern: "I collect fresh session tokens through the API",
+        example: "When I collect fresh session tokens through the API",
+        help: "Signs in through the API `token_samples` times (default 1,000; 2,000 on reference targets), respecting the sign-in throttle, and signs every session out again.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: true,
+        bruteforce: false,
+        run: run::collect_tokens,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "the tokens show no statistical weakness and at least 128 effective bits",
+        pattern: "the tokens show no statistical weakness and at least 128 effective bits",
+        example: "Then the tokens show no statistical weakness and at least 128 effective bits",
+        help: "Decodes the tokens and tests every bit position with the FIPS 140-2 tests, as Burp Sequencer does; effective bits are the positions that pass. Statistics prove weakness only.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::tokens_strong,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "answers carrying the (browser|API|second) session's data are not cacheable",
+        pattern: role!("answers carrying the ", " session's data are not cacheable"),
+        example: "Then answers carrying the API session's data are not cacheable",
+        help: "The API's own \"who am I\" answer for the session (which must be accepted) carries Cache-Control: no-store, or private, no-cache with Pragma: no-cache.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::not_cacheable,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "forged and random variants of the (browser|API|second) session's token are refused by the API",
+        pattern: role!(
+            "forged and random variants of the ",
+            " session's token are refused by the API"
+        ),
+        example: "Then forged and random variants of the API session's token are refused by the API",
+        help: "The real token (accepted when captured) with its last, middle or first character changed or its case swapped, and random tokens of its length and alphabet, are each refused by the API as the application refuses an unknown token.",
+        browser: false,
+        wait: None,
+        needs: &[Channel::Api],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::forged_refused,
+    },
+];
 
 #[cfg(test)]
 mod tests {

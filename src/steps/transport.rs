@@ -5,6 +5,7 @@ use cucumber::step::Context;
 use reqwest::Method;
 
 use super::world::{Failure, StepResult, World};
+use super::{Kind, StepDef};
 use crate::checks::{Verdict, hsts, redirect};
 
 pub(super) fn https_or_finding(w: &World) -> StepResult {
@@ -76,3 +77,40 @@ pub async fn hsts_one_year(w: &mut World, _c: &Context) -> StepResult {
     }
     super::conclude_verdict(w, v)
 }
+
+bind! {
+    http_redirects => http_redirects,
+    hsts => hsts_one_year,
+}
+
+/// This module's phrases, in the order the phrase book lists them.
+pub static STEPS: &[StepDef] = &[
+    StepDef {
+        kind: Kind::Then,
+        phrase: "plain HTTP requests are redirected to HTTPS",
+        pattern: "plain HTTP requests are redirected to HTTPS",
+        example: "Then plain HTTP requests are redirected to HTTPS",
+        help: "ASVS 9.1.1; a closed HTTP port also passes.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::http_redirects,
+    },
+    StepDef {
+        kind: Kind::Then,
+        phrase: "HTTPS responses carry HSTS with a max-age of at least one year",
+        pattern: "HTTPS responses carry HSTS with a max-age of at least one year",
+        example: "Then HTTPS responses carry HSTS with a max-age of at least one year",
+        help: "ASVS 5.0 3.4.1.",
+        browser: false,
+        wait: None,
+        needs: &[],
+        destructive: false,
+        alone: false,
+        bruteforce: false,
+        run: run::hsts,
+    },
+];

@@ -712,7 +712,7 @@ pub const ROCKETCHAT_ERRORS: &[ErrorCase] = &[
         tags: "@check-idle-expiry",
         check: "idle-expiry",
         step: IDLE_STEP,
-        message: "signing in a second session ended the API session (*): the application keeps fewer sessions per account than the suite signs in at once (a session cap), so a refusal after the idle wait could not be told from an eviction",
+        message: "the API session, kept in use, was refused * (*): the application keeps fewer sessions per account than the suite signs in at once (a session cap), so a refusal after the idle wait could not be told from an eviction",
     },
     ErrorCase {
         weakness: "short-idle-timeout",
