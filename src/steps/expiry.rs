@@ -33,10 +33,9 @@ pub async fn leave_idle(w: &mut World, c: &Context) -> StepResult {
     let tick = (window / 3).clamp(Duration::from_millis(100), Duration::from_secs(5));
     let keep_in_use = async {
         loop {
-            let before = tokio::time::Instant::now();
             let r = a.uses(&t.target, &idle).await?;
             if !r.accepted {
-                return Ok::<_, anyhow::Error>((r, before));
+                return Ok::<_, anyhow::Error>(r);
             }
             tokio::time::sleep(tick).await;
         }
@@ -45,8 +44,7 @@ pub async fn leave_idle(w: &mut World, c: &Context) -> StepResult {
     let sibling = tokio::select! {
         s = signing_in => s?,
         refused = keep_in_use => {
-            let (r, _) = refused?;
-            return Err(eviction(&role, &r.evidence, "while a second session was signing in"));
+            return Err(eviction(&role, &refused?.evidence, "while a second session was signing in"));
         }
     };
     w.keep_session("idle sibling", sibling.clone());
@@ -61,8 +59,7 @@ pub async fn leave_idle(w: &mut World, c: &Context) -> StepResult {
         ));
     }
     let started = tokio::time::Instant::now();
-    let probe_at = window;
-    if probe_at.is_zero() {
+    if window.is_zero() {
         w.note(format!(
             "no sibling probe: the grace {} is not shorter than the idle timeout {}",
             human(expect.grace),
@@ -70,7 +67,7 @@ pub async fn leave_idle(w: &mut World, c: &Context) -> StepResult {
         ));
     } else {
         w.wait(
-            probe_at,
+            window,
             &format!(
                 "idle timeout {} minus grace {}, then a sibling session is probed",
                 human(expect.idle_timeout),
