@@ -457,7 +457,7 @@ pub fn ui(path: Option<&Path>) -> i32 {
             .unwrap_or_else(|| crate::facts::ui::Ui::new(app.tag(), Default::default()));
         println!(
             "{}",
-            crate::facts::ui::listing(app.tag(), crate::apps::ui_facts(app), &ui)
+            crate::facts::ui::listing(app.tag(), crate::facts::ui_facts(app), &ui)
         );
     }
     0

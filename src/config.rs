@@ -516,7 +516,7 @@ fn target_from(
     }))
 }
 
-pub use crate::probe::is_test_host;
+use crate::probe::is_test_host;
 
 fn parse_url(var: &str, s: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(s.trim()).map_err(|e| ConfigError::Invalid {

@@ -23,8 +23,8 @@ use crate::model::{Credential, Observation};
 use crate::probe::{Http, ProbeError, Reply};
 use crate::secret::{Masker, Secret};
 
-pub use crate::model::{AppId, ProfileName, profile_apps};
-pub use crate::profile::registry::{profile_of, register_profile};
+pub use crate::model::AppId;
+use crate::profile::registry::profile_of;
 
 /// The page plug-in a profile names in `plugins.page` (the names in
 /// [`crate::profile::schema::PAGE_PLUGINS`]).
@@ -424,8 +424,6 @@ pub async fn live_credential(
         ),
     }
 }
-
-pub use crate::facts::ui_facts;
 
 /// A planted token with the real session's other parts, as the application reads it back
 /// when nothing else was planted beside it.

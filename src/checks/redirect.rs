@@ -3,7 +3,7 @@
 
 use super::Verdict;
 
-pub use crate::probe::http::PlainHttpOutcome;
+use crate::probe::http::PlainHttpOutcome;
 
 /// Judges one plain-HTTP request to `path` on `host`.
 pub fn judge(request: &str, host: &str, outcome: &PlainHttpOutcome) -> Verdict {

@@ -99,7 +99,7 @@ pub struct ScenarioResult {
     pub cookies: Vec<CookieSeen>,
 }
 
-pub use crate::model::CookieSeen;
+use crate::model::CookieSeen;
 
 /// How an evidence line names a `Then` step left out for an application that cannot be
 /// judged on it (a profile without a realtime channel, say).

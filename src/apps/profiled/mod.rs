@@ -1,6 +1,6 @@
 //! The adapter of a profile application: every operation from the profile's data,
-//! through [`super::ProfileClient`] over HTTP and [`super::ui`] in the browser. The planner
-//! leaves out what the profile cannot do (`super::scope`), so the refusals below are
+//! through [`crate::profile::ProfileClient`] over HTTP and [`login`] in the browser. The
+//! planner leaves out what the profile cannot do (`profile::scope`), so the refusals below are
 //! reached only by a scenario written against that rule.
 
 use std::sync::Arc;
