@@ -8,14 +8,17 @@
 //! - Leaks: a whole as-shipped run of both applications writes no password and no token
 //!   the reference targets handed out, whole or percent-encoded, anywhere: console,
 //!   reports, screenshots. The targets' own ledgers say what to look for, independently
-//!   of the suite's masker.
+//!   of the suite's masker. The same run's verdicts are exactly the as-shipped findings
+//!   the README lists, and nothing else is left unjudged.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use regex::Regex;
 use sessiondrill::apps::AppId;
 use sessiondrill::config::TargetConfig;
+use sessiondrill::probe::store;
 use sessiondrill::refapp::{Posture, RefApp, Weakness};
 use sessiondrill::runner::reference;
 
@@ -65,6 +68,33 @@ fn env_for(t: &TargetConfig) -> Vec<(String, String)> {
             format!("SESSIONDRILL_{up}_SECRET_KEY_BASE"),
             k.expose().to_string(),
         ));
+    }
+    // The stand-in's CA and session stores, as a user names a private CA and their stores.
+    if let Some(pem) = &t.hardening.ca_pem {
+        let dir = manifest().join("target/sessiondrill/output-tests");
+        std::fs::create_dir_all(&dir).expect("output-tests dir");
+        let path = dir.join(format!(
+            "{}-{}-ca.pem",
+            t.app.tag(),
+            t.url.port().unwrap_or(0)
+        ));
+        std::fs::write(&path, pem).expect("CA written");
+        v.push((
+            format!("SESSIONDRILL_{up}_CA_FILE"),
+            path.display().to_string(),
+        ));
+    }
+    let stores: Vec<String> = t
+        .hardening
+        .stores
+        .iter()
+        .map(|s| match s.kind {
+            store::Kind::Postgres => format!("postgres://{}@{}:{}", s.user, s.host, s.port),
+            _ => s.label(),
+        })
+        .collect();
+    if !stores.is_empty() {
+        v.push((format!("SESSIONDRILL_{up}_STORE"), stores.join(",")));
     }
     v
 }
@@ -363,6 +393,83 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The check ids the README lists as an application's as-shipped findings.
+fn readme_findings(app: AppId) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(manifest().join("README.md")).expect("README.md");
+    let start = format!("<!-- as-shipped-findings:{} -->", app.tag());
+    let section = text
+        .split_once(&start)
+        .and_then(|(_, rest)| rest.split_once("<!-- /as-shipped-findings -->"))
+        .map(|(s, _)| s)
+        .unwrap_or_else(|| panic!("README.md has no {start} section"));
+    section
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("| `"))
+        .filter_map(|l| l.split_once('`').map(|(id, _)| id.to_string()))
+        .collect()
+}
+
+/// Checks the as-shipped posture leaves with nothing to judge, and why that is right.
+const AS_SHIPPED_NOT_APPLICABLE: &[(AppId, &str)] = &[
+    // Chatwoot signs in with `store: false`: the Rails session never holds the sign-in.
+    (AppId::Chatwoot, "session-renewed"),
+    // Rocket.Chat issues no session before sign-in.
+    (AppId::RocketChat, "issued-id-replaced"),
+];
+
+/// (verdict, application, check id) from the console's closing table.
+fn verdict_table(console: &str) -> Vec<(String, String, String)> {
+    const LABELS: [&str; 5] = ["NOT APPLICABLE", "NOT RUN", "FINDING", "ERROR", "PASS"];
+    console
+        .lines()
+        .skip_while(|l| !l.starts_with("VERDICT "))
+        .filter_map(|l| {
+            let label = LABELS.iter().find(|p| l.starts_with(*p))?;
+            let mut rest = l[label.len()..].split_whitespace();
+            let app = rest.next()?.to_string();
+            Some((label.to_string(), app, rest.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// As shipped, each application has exactly the findings its README section lists, and
+/// every other check is judged: PASS, or NOT APPLICABLE where listed above.
+fn as_shipped_verdicts_are_the_readmes(console: &str) {
+    let table = verdict_table(console);
+    let mut wrong = Vec::new();
+    for app in AppId::ALL {
+        let got: BTreeSet<String> = table
+            .iter()
+            .filter(|(v, a, _)| v == "FINDING" && a == app.tag())
+            .map(|(_, _, c)| c.clone())
+            .collect();
+        let listed = readme_findings(app);
+        if got != listed {
+            wrong.push(format!(
+                "{} findings differ from the README: only found {:?}; only listed {:?}",
+                app.tag(),
+                got.difference(&listed).collect::<Vec<_>>(),
+                listed.difference(&got).collect::<Vec<_>>()
+            ));
+        }
+    }
+    for (v, a, c) in &table {
+        let allowed = v == "NOT APPLICABLE"
+            && AS_SHIPPED_NOT_APPLICABLE
+                .iter()
+                .any(|(app, check)| app.tag() == a && check == c);
+        if v != "PASS" && v != "FINDING" && !allowed {
+            wrong.push(format!("{a} {c}: {v}"));
+        }
+    }
+    assert!(
+        table.len() > 40 && wrong.is_empty(),
+        "as shipped ({} verdicts read):\n{}\n\n{console}",
+        table.len(),
+        wrong.join("\n")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_password_or_token_appears_in_any_output() {
     let (rc, rc_t) = target(AppId::RocketChat, Posture::AsShipped, "").await;
@@ -379,6 +486,7 @@ async fn no_password_or_token_appears_in_any_output() {
         "as shipped, both have findings:\n{}",
         run.console
     );
+    as_shipped_verdicts_are_the_readmes(&run.console);
 
     let mut secrets: Vec<String> = rc.ledger.values();
     secrets.extend(cw.ledger.values());
@@ -400,22 +508,39 @@ async fn no_password_or_token_appears_in_any_output() {
         let bytes = std::fs::read(&f).unwrap_or_default();
         places.push((f.display().to_string(), bytes));
     }
-    let mut leaks = Vec::new();
-    for s in &secrets {
-        let encoded: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
-        for (name, bytes) in &places {
-            let found = [s.as_bytes(), encoded.as_bytes()]
-                .iter()
-                .any(|needle| bytes.windows(needle.len()).any(|w| w == *needle));
-            if found {
-                leaks.push(format!(
-                    "{} (of {} characters) appears whole in {name}",
-                    sessiondrill::secret::mask(s),
-                    s.len()
-                ));
-            }
+    // Every secret, whole and percent-encoded, searched for in one pass per place.
+    let needles: Vec<(usize, Vec<u8>)> = secrets
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| {
+            let encoded: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+            [(i, s.as_bytes().to_vec()), (i, encoded.into_bytes())]
+        })
+        .collect();
+    let finder = aho_corasick::AhoCorasick::new(needles.iter().map(|(_, n)| n))
+        .expect("secrets make a searcher");
+    // A control: the searcher finds a secret planted in ordinary text.
+    let planted = format!("token: {}; end", secrets[secrets.len() / 2]);
+    assert!(
+        finder.find(planted.as_bytes()).is_some(),
+        "the searcher misses a planted secret"
+    );
+    let mut found: BTreeSet<(usize, String)> = BTreeSet::new();
+    for (name, bytes) in &places {
+        for m in finder.find_overlapping_iter(bytes.as_slice()) {
+            found.insert((needles[m.pattern().as_usize()].0, name.clone()));
         }
     }
+    let leaks: Vec<String> = found
+        .iter()
+        .map(|(i, name)| {
+            format!(
+                "{} (of {} characters) appears whole in {name}",
+                sessiondrill::secret::mask(&secrets[*i]),
+                secrets[*i].len()
+            )
+        })
+        .collect();
     assert!(
         leaks.is_empty(),
         "{} secrets leaked:\n{}",

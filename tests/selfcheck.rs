@@ -5,9 +5,11 @@
 //! the expected step with the expected message. Every assertion line of `features/`
 //! must be, for each application it runs for, the failing step of at least one such
 //! run. The two mirror weaknesses (every replay refused; a silent realtime channel)
-//! must turn every refusal check into ERROR, never PASS. `hardened` must pass
-//! everything; `as-shipped` must yield exactly the findings the README lists. The
-//! runs share one browser pool and run concurrently, for both applications.
+//! must turn every refusal check they judge into ERROR, never PASS; they run only
+//! those checks. The runs share one browser pool and run concurrently, for both
+//! applications. The postures are judged where they run anyway: `hardened` passing
+//! everything in `tests/suite.rs` and `tests/grid.rs`, `as-shipped` yielding exactly
+//! the README's findings in `tests/output.rs`.
 //!
 //! `cargo test NAME` runs it only when NAME is part of `selfcheck`.
 
@@ -104,33 +106,9 @@ fn inventory() -> Inventory {
     inv
 }
 
-/// The check ids the README lists as an application's as-shipped findings.
-fn readme_findings(app: AppId) -> BTreeSet<String> {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("README.md");
-    let start = format!("<!-- as-shipped-findings:{} -->", app.tag());
-    let section = text
-        .split_once(&start)
-        .and_then(|(_, rest)| rest.split_once("<!-- /as-shipped-findings -->"))
-        .map(|(s, _)| s)
-        .unwrap_or_else(|| panic!("README.md has no {start} section"));
-    section
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("| `"))
-        .filter_map(|l| l.split_once('`').map(|(id, _)| id.to_string()))
-        .collect()
-}
-
 /// The scenarios that collect thousands of tokens, and everything else.
 const COLLECTING: &str = "@check-token-strength";
 const NOT_COLLECTING: &str = "not @check-token-strength";
-
-/// One report of two runs of the same targets' postures (their scenarios do not overlap).
-fn merge(a: Result<RunReport, String>, b: Result<RunReport, String>) -> Result<RunReport, String> {
-    let (mut a, b) = (a?, b?);
-    a.results.extend(b.results);
-    Ok(a)
-}
 
 async fn run_against(
     browsers: Arc<Browsers>,
@@ -145,7 +123,9 @@ async fn run_against(
         None => Default::default(),
     };
     // Session stores (real servers) only where the store check runs.
-    let stores = tags.is_none_or(|t| t.contains("@store") || t.starts_with("not "));
+    let stores = tags.is_none_or(|t| {
+        t.contains("@store") || t.contains("@check-session-store") || t.starts_with("not ")
+    });
     let refs = reference::start(apps, posture, &weaknesses, reference::SCALED, stores)
         .await
         .map_err(|e| format!("{name}: {e:#}"))?;
@@ -353,6 +333,26 @@ fn judge_error(app: AppId, case: &ErrorCase, report: &RunReport) -> Result<(), S
     }
 }
 
+/// The checks a mirror weakness must turn into ERROR.
+fn mirror_checks(app: AppId, mirror: Mirror, inv: &Inventory) -> &BTreeSet<String> {
+    static EMPTY: BTreeSet<String> = BTreeSet::new();
+    match mirror {
+        Mirror::EveryRefusal => inv.refusal.get(&app).unwrap_or(&EMPTY),
+        Mirror::RealtimeRefusals => inv.realtime.get(&app).unwrap_or(&EMPTY),
+    }
+}
+
+/// The tag expression selecting exactly these checks (token collections run apart).
+/// A check without its `@check-` tag then "did not run", and the mirror says so.
+fn only_checks(checks: &BTreeSet<String>) -> String {
+    let any: Vec<String> = checks.iter().map(|c| format!("@check-{c}")).collect();
+    if any.is_empty() {
+        // Nothing to judge: select nothing, and the mirror proves nothing (it fails).
+        return "@check-none-at-all".into();
+    }
+    format!("({}) and {NOT_COLLECTING}", any.join(" or "))
+}
+
 /// Under a mirror weakness every check of the kind must be ERROR: none PASS.
 fn judge_mirror(
     app: AppId,
@@ -360,11 +360,10 @@ fn judge_mirror(
     inv: &Inventory,
     report: &RunReport,
 ) -> Result<usize, String> {
-    let empty = BTreeSet::new();
-    let must_error = match mirror {
-        Mirror::EveryRefusal => inv.refusal.get(&app).unwrap_or(&empty),
-        Mirror::RealtimeRefusals => inv.realtime.get(&app).unwrap_or(&empty),
-    };
+    let must_error = mirror_checks(app, mirror, inv);
+    if must_error.is_empty() {
+        return Err("no check of this kind: the mirror proves nothing".into());
+    }
     let mut why = Vec::new();
     for check in must_error {
         match report.by_check(app, check) {
@@ -438,27 +437,12 @@ async fn main() {
         eprintln!("self-check: {e}");
         std::process::exit(2);
     }
-    let both = AppId::ALL;
     // Phase 1 runs everything but the token collections, whose thousands of sign-ins
     // run alone (`runner::alone`): beside 14 concurrent runs they would stall and then
     // release them all at once, a burst the time-scaled checks cannot absorb on 2 cores.
-    // Phase 2 runs the collections one run at a time.
-    let hardened = run_against(
-        browsers.clone(),
-        "hardened",
-        &both,
-        Posture::Hardened,
-        None,
-        Some(NOT_COLLECTING),
-    );
-    let shipped = run_against(
-        browsers.clone(),
-        "as-shipped",
-        &both,
-        Posture::AsShipped,
-        None,
-        Some(NOT_COLLECTING),
-    );
+    // Phase 2 runs the collections one run at a time. The postures themselves are judged
+    // where their runs happen anyway: hardened by `tests/suite.rs` and `tests/grid.rs`,
+    // as-shipped (against the README) by `tests/output.rs`.
     // Enough runs at once to overlap their waits, few enough that a 2-core machine
     // keeps up with the time-scaled timeouts.
     let slots = Arc::new(tokio::sync::Semaphore::new(RUNS_AT_ONCE));
@@ -482,9 +466,11 @@ async fn main() {
                 .map(move |(w, m)| (a, cases::mirror_weakness(a, w, *m), *m))
         })
         .collect();
-    let mirrors = futures::future::join_all(mirror_cases.iter().map(|(app, w, _)| {
+    let mirrors = futures::future::join_all(mirror_cases.iter().map(|(app, w, mirror)| {
         let name = format!("{}-{w}", app.tag());
         let browsers = browsers.clone();
+        // Only the checks the mirror judges: the rest of a mirror run would prove nothing.
+        let tags = only_checks(mirror_checks(*app, *mirror, &inv));
         async move {
             run_against(
                 browsers,
@@ -492,7 +478,7 @@ async fn main() {
                 &[*app],
                 Posture::Hardened,
                 Some(w),
-                Some(NOT_COLLECTING),
+                Some(&tags),
             )
             .await
         }
@@ -507,27 +493,8 @@ async fn main() {
             .map(|(app, case)| slotted(&browsers, &slots, *app, case.weakness, case.tags)),
     );
     let throttled = throttled_run(browsers.clone());
-    let (hardened, shipped, weak, mirrors, errors, throttled) =
-        futures::join!(hardened, shipped, weak, mirrors, errors, throttled);
+    let (weak, mirrors, errors, throttled) = futures::join!(weak, mirrors, errors, throttled);
     // Phase 2: the token collections, one run at a time.
-    let hardened_tokens = run_against(
-        browsers.clone(),
-        "hardened-tokens",
-        &both,
-        Posture::Hardened,
-        None,
-        Some(COLLECTING),
-    )
-    .await;
-    let shipped_tokens = run_against(
-        browsers.clone(),
-        "as-shipped-tokens",
-        &both,
-        Posture::AsShipped,
-        None,
-        Some(COLLECTING),
-    )
-    .await;
     let mut weak_tokens = Vec::new();
     for (app, case) in &collecting {
         let name = format!("{}-{}", app.tag(), case.weakness);
@@ -545,8 +512,6 @@ async fn main() {
     }
     let cases: Vec<(AppId, &Case)> = cases.into_iter().chain(collecting).collect();
     let weak: Vec<_> = weak.into_iter().chain(weak_tokens).collect();
-    let hardened = merge(hardened, hardened_tokens);
-    let shipped = merge(shipped, shipped_tokens);
     browsers.shutdown();
     // Cucumber swaps the panic hook during runs; put the default back for what follows.
     drop(std::panic::take_hook());
@@ -664,70 +629,6 @@ async fn main() {
         }
     }
 
-    match hardened {
-        Ok(r) => {
-            let allowed = |e: &String| {
-                cases::HARDENED_NOT_APPLICABLE
-                    .iter()
-                    .any(|(a, c)| e.starts_with(&format!("{} {c} (NOT APPLICABLE)", a.tag())))
-            };
-            let bad = with_outcome(&r, Outcome::Failed);
-            let errs: Vec<String> = not_judged(&r).into_iter().filter(|e| !allowed(e)).collect();
-            if bad.is_empty() && errs.is_empty() {
-                lines.push(format!(
-                    "hardened: all {} scenarios pass",
-                    r.count(Outcome::Passed)
-                ));
-            } else {
-                problems.push(format!(
-                    "hardened must pass every check; findings {bad:?}; {}",
-                    errs.join("; ")
-                ));
-            }
-        }
-        Err(e) => problems.push(e),
-    }
-    match shipped {
-        Ok(r) => {
-            for app in AppId::ALL {
-                let (got, listed) = (r.findings(app), readme_findings(app));
-                if got == listed {
-                    lines.push(format!(
-                        "as-shipped {}: {} findings, exactly those the README lists",
-                        app.tag(),
-                        got.len()
-                    ));
-                } else {
-                    problems.push(format!(
-                        "as-shipped {} findings differ from the README: only found {:?}; only listed {:?}",
-                        app.tag(),
-                        got.difference(&listed).collect::<Vec<_>>(),
-                        listed.difference(&got).collect::<Vec<_>>()
-                    ));
-                }
-            }
-            let allowed = |res: &&ScenarioResult| {
-                res.outcome == Outcome::NotApplicable
-                    && cases::AS_SHIPPED_NOT_APPLICABLE.contains(&(res.app, res.check.as_str()))
-            };
-            for res in r.results.iter().filter(|res| {
-                matches!(
-                    res.outcome,
-                    Outcome::Error | Outcome::NotRun | Outcome::NotApplicable
-                ) && !allowed(res)
-            }) {
-                problems.push(format!(
-                    "as-shipped: {} {} ({}): {}",
-                    res.app.tag(),
-                    res.check,
-                    res.outcome.label(),
-                    res.message.clone().unwrap_or_default()
-                ));
-            }
-        }
-        Err(e) => problems.push(e),
-    }
-
     match throttled {
         Ok(r) => {
             let bad = with_outcome(&r, Outcome::Failed);
@@ -761,7 +662,7 @@ async fn main() {
             "{leftover} chromium/chromedriver processes outlived the runs"
         ));
     }
-    let runs = cases.len() + error_cases.len() + mirror_cases.len() + 3;
+    let runs = cases.len() + error_cases.len() + mirror_cases.len() + 1;
     println!(
         "self-check: {} weakness runs, {} that must end in ERROR and {} mirror runs over {} applications, {} problems, {:.1}s",
         cases.len(),

@@ -682,17 +682,6 @@ pub enum Mirror {
     RealtimeRefusals,
 }
 
-/// Checks the as-shipped posture leaves with nothing to judge, and why that is right.
-pub const AS_SHIPPED_NOT_APPLICABLE: &[(AppId, &str)] = &[
-    // Chatwoot signs in with `store: false`: the Rails session never holds the sign-in.
-    (AppId::Chatwoot, "session-renewed"),
-    // Rocket.Chat issues no session before sign-in.
-    (AppId::RocketChat, ISSUED),
-];
-
-/// NOT APPLICABLE in the hardened posture too: nothing is issued before sign-in there.
-pub const HARDENED_NOT_APPLICABLE: &[(AppId, &str)] = &[(AppId::RocketChat, ISSUED)];
-
 /// A weakness under which one check must end in ERROR at one step, with one message:
 /// what the suite cannot tell apart it must not pass. Every other check of the run passes.
 pub struct ErrorCase {
