@@ -11,6 +11,9 @@
 //!   of the suite's masker. The same run's verdicts are exactly the as-shipped findings
 //!   the README lists, and nothing else is left unjudged.
 
+#[path = "common/verdicts.rs"]
+mod verdicts;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -417,31 +420,16 @@ const AS_SHIPPED_NOT_APPLICABLE: &[(AppId, &str)] = &[
     (AppId::RocketChat, "issued-id-replaced"),
 ];
 
-/// (verdict, application, check id) from the console's closing table.
-fn verdict_table(console: &str) -> Vec<(String, String, String)> {
-    const LABELS: [&str; 5] = ["NOT APPLICABLE", "NOT RUN", "FINDING", "ERROR", "PASS"];
-    console
-        .lines()
-        .skip_while(|l| !l.starts_with("VERDICT "))
-        .filter_map(|l| {
-            let label = LABELS.iter().find(|p| l.starts_with(*p))?;
-            let mut rest = l[label.len()..].split_whitespace();
-            let app = rest.next()?.to_string();
-            Some((label.to_string(), app, rest.next()?.to_string()))
-        })
-        .collect()
-}
-
 /// As shipped, each application has exactly the findings its README section lists, and
 /// every other check is judged: PASS, or NOT APPLICABLE where listed above.
 fn as_shipped_verdicts_are_the_readmes(console: &str) {
-    let table = verdict_table(console);
+    let table = verdicts::rows(console);
     let mut wrong = Vec::new();
     for app in AppId::ALL {
         let got: BTreeSet<String> = table
             .iter()
-            .filter(|(v, a, _)| v == "FINDING" && a == app.tag())
-            .map(|(_, _, c)| c.clone())
+            .filter(|r| r.verdict == "FINDING" && r.app == app.tag())
+            .map(|r| r.check.clone())
             .collect();
         let listed = readme_findings(app);
         if got != listed {
@@ -453,13 +441,13 @@ fn as_shipped_verdicts_are_the_readmes(console: &str) {
             ));
         }
     }
-    for (v, a, c) in &table {
-        let allowed = v == "NOT APPLICABLE"
+    for r in &table {
+        let allowed = r.verdict == "NOT APPLICABLE"
             && AS_SHIPPED_NOT_APPLICABLE
                 .iter()
-                .any(|(app, check)| app.tag() == a && check == c);
-        if v != "PASS" && v != "FINDING" && !allowed {
-            wrong.push(format!("{a} {c}: {v}"));
+                .any(|(app, check)| app.tag() == r.app && *check == r.check);
+        if r.verdict != "PASS" && r.verdict != "FINDING" && !allowed {
+            wrong.push(format!("{} {}: {}", r.app, r.check, r.verdict));
         }
     }
     assert!(

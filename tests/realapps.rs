@@ -6,6 +6,9 @@
 //! Without python3 (Django), npm (Node-RED) or php (DokuWiki) that part passes with a
 //! notice, unless `CI` is set.
 
+#[path = "common/verdicts.rs"]
+mod verdicts;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -1010,20 +1013,12 @@ mod suite_on_profiles {
     use super::*;
     use std::collections::BTreeMap;
 
-    const LABELS: [&str; 5] = ["NOT APPLICABLE", "NOT RUN", "FINDING", "ERROR", "PASS"];
-
-    /// check id → verdict, from the console's verdict lines.
+    /// check id → verdict, from the console's verdict table.
     fn verdicts(stdout: &str, tag: &str) -> BTreeMap<String, String> {
-        stdout
-            .lines()
-            .filter_map(|l| {
-                let label = LABELS.iter().find(|p| l.starts_with(*p))?;
-                let mut rest = l[label.len()..].split_whitespace();
-                if rest.next()? != tag {
-                    return None;
-                }
-                Some((rest.next()?.to_string(), label.to_string()))
-            })
+        verdicts::rows(stdout)
+            .into_iter()
+            .filter(|r| r.app == tag)
+            .map(|r| (r.check, r.verdict))
             .collect()
     }
 
