@@ -23,7 +23,8 @@ use std::sync::Arc;
 use cases::{Case, ErrorCase, Mirror};
 use sessiondrill::apps::AppId;
 use sessiondrill::browser::{Browsers, cleanup};
-use sessiondrill::config::Config;
+use sessiondrill::config::{Config, TargetConfig};
+use sessiondrill::profile::Profile;
 use sessiondrill::refapp::{Posture, Weakness};
 use sessiondrill::report::{Outcome, RunReport, ScenarioResult, StepStatus};
 use sessiondrill::runner::{self, RunOptions, plan, reference};
@@ -403,6 +404,121 @@ async fn slotted(
     .await
 }
 
+/// A run of the reference console: the cookie-credential profile `selfcheck/console.toml`
+/// against the Chatwoot stand-in, hardened plus `weakness`, once a slot is free.
+async fn console_run(
+    browsers: Arc<Browsers>,
+    slots: &Arc<tokio::sync::Semaphore>,
+    case: &Case,
+) -> Result<(AppId, RunReport), String> {
+    let _slot = slots.acquire().await.map_err(|e| e.to_string())?;
+    let weaknesses = Weakness::parse_list(case.weakness)?;
+    let mut opts = reference::options(
+        AppId::Chatwoot,
+        Posture::Hardened,
+        &weaknesses,
+        reference::SCALED,
+    );
+    opts.stores = false;
+    let (running, chatwoot) = reference::start_one(opts, reference::SCALED)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/selfcheck/console.toml");
+    let profile = Profile::load(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let app = sessiondrill::profile::registry::register_profile(profile);
+    let target = TargetConfig {
+        app,
+        description: Some(format!(
+            "reference console on the Chatwoot stand-in ({})",
+            case.weakness
+        )),
+        ui: sessiondrill::facts::ui::Ui::new(app.tag(), Default::default()),
+        ..chatwoot
+    };
+    let name = format!("console-{}", case.weakness);
+    let tags = format!("@{} and ({})", app.tag(), case.tags);
+    let opts = RunOptions {
+        config: Config {
+            targets: vec![target],
+            ..Config::default()
+        },
+        features: features_dir(),
+        filters: plan::Filters {
+            tags: tags.parse().ok(),
+            tags_text: Some(tags.clone()),
+            name: None,
+        },
+        out_dir: out_dir(&name),
+        progress: false,
+        concurrency: None,
+        title: format!("self-check: {name}"),
+        reference: true,
+        handle_interrupts: false,
+        browsers: Some(browsers),
+    };
+    let report = runner::run(opts)
+        .await
+        .map_err(|e| format!("{name}: {e}"))?;
+    let _ = report.write_files(&out_dir(&name));
+    drop(running);
+    Ok((app, report))
+}
+
+/// Rocket.Chat keeping `CAP` sessions per account (`MAX_RESUME_LOGIN_TOKENS`), told to the
+/// suite (`SESSIONS_PER_ACCOUNT`), with the idle wait beside the sign-in scenarios: their
+/// sign-ins must wait rather than push the idle session out, and every check must pass.
+/// Two: the idle scenario's own sessions (the idle one and its sibling) fill it, so any
+/// other sign-in during the wait must be held back.
+const CAP: usize = 2;
+const CAP_TAGS: &str = "@check-idle-expiry or @check-new-token-per-sign-in or @login";
+
+async fn cap_run(
+    browsers: Arc<Browsers>,
+    slots: &Arc<tokio::sync::Semaphore>,
+) -> Result<RunReport, String> {
+    let _slot = slots.acquire().await.map_err(|e| e.to_string())?;
+    // Signing out keeps the token, so every sign-in during the wait counts against the cap.
+    let weak = Weakness::parse_list("logout-keeps-token")?;
+    let mut opts = reference::options(
+        AppId::RocketChat,
+        Posture::Hardened,
+        &weak,
+        reference::SCALED,
+    );
+    opts.max_sessions = Some(CAP);
+    let (running, mut target) = reference::start_one(opts, reference::SCALED)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    target.hardening.sessions_per_account = Some(CAP);
+    let name = format!("rocketchat-cap-{CAP}");
+    let tags = format!("@rocketchat and ({CAP_TAGS})");
+    let opts = RunOptions {
+        config: Config {
+            targets: vec![target],
+            ..Config::default()
+        },
+        features: features_dir(),
+        filters: plan::Filters {
+            tags: tags.parse().ok(),
+            tags_text: Some(tags.clone()),
+            name: None,
+        },
+        out_dir: out_dir(&name),
+        progress: false,
+        concurrency: None,
+        title: format!("self-check: {name}"),
+        reference: true,
+        handle_interrupts: false,
+        browsers: Some(browsers),
+    };
+    let report = runner::run(opts)
+        .await
+        .map_err(|e| format!("{name}: {e}"))?;
+    let _ = report.write_files(&out_dir(&name));
+    drop(running);
+    Ok(report)
+}
+
 /// `cargo test` passes its positional filter to every test binary: run only when it
 /// is empty or names this one.
 fn selected() -> bool {
@@ -492,8 +608,15 @@ async fn main() {
             .iter()
             .map(|(app, case)| slotted(&browsers, &slots, *app, case.weakness, case.tags)),
     );
+    let console = futures::future::join_all(
+        cases::CONSOLE
+            .iter()
+            .map(|case| console_run(browsers.clone(), &slots, case)),
+    );
+    let capped = cap_run(browsers.clone(), &slots);
     let throttled = throttled_run(browsers.clone());
-    let (weak, mirrors, errors, throttled) = futures::join!(weak, mirrors, errors, throttled);
+    let (weak, mirrors, errors, console, capped, throttled) =
+        futures::join!(weak, mirrors, errors, console, capped, throttled);
     // Phase 2: the token collections, one run at a time.
     let mut weak_tokens = Vec::new();
     for (app, case) in &collecting {
@@ -579,6 +702,47 @@ async fn main() {
         }
     }
 
+    for (case, outcome) in cases::CONSOLE.iter().zip(console) {
+        let line = format!("{:<11} {:<30} {:<40}", "console", case.weakness, "none");
+        match outcome.and_then(|(app, r)| judge(app, case, &r)) {
+            Ok(_) => lines.push(format!("{line} ok")),
+            Err(e) => {
+                lines.push(format!("{line} WRONG"));
+                problems.push(format!("console {}: {e}", case.weakness));
+            }
+        }
+    }
+
+    const HELD: &str = "a sign-in waited for a scenario that waits on its session";
+    match capped {
+        Ok(r) => {
+            let mut why: Vec<String> = not_judged(&r);
+            let bad = with_outcome(&r, Outcome::Failed);
+            if !bad.is_empty() {
+                why.push(format!("findings {bad:?}"));
+            }
+            let held = r
+                .results
+                .iter()
+                .filter(|s| s.evidence.iter().any(|e| e.contains(HELD)))
+                .count();
+            if held == 0 {
+                why.push(format!(
+                    "no sign-in was held back (no evidence says \"{HELD}\")"
+                ));
+            }
+            if why.is_empty() {
+                lines.push(format!(
+                    "rocketchat with {CAP} sessions per account, declared: all {} scenarios passed; {held} waited for the idle wait",
+                    r.count(Outcome::Passed)
+                ));
+            } else {
+                problems.push(format!("rocketchat with a session cap: {}", why.join("; ")));
+            }
+        }
+        Err(e) => problems.push(format!("rocketchat with a session cap: {e}")),
+    }
+
     // Every assertion line, for every application it runs for, proven able to fail.
     lines.push(String::new());
     lines.push("ASSERTION LINE × APPLICATION                              PROVEN BY".into());
@@ -662,7 +826,7 @@ async fn main() {
             "{leftover} chromium/chromedriver processes outlived the runs"
         ));
     }
-    let runs = cases.len() + error_cases.len() + mirror_cases.len() + 1;
+    let runs = cases.len() + error_cases.len() + mirror_cases.len() + cases::CONSOLE.len() + 2;
     println!(
         "self-check: {} weakness runs, {} that must end in ERROR and {} mirror runs over {} applications, {} problems, {:.1}s",
         cases.len(),

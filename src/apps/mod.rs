@@ -371,6 +371,11 @@ pub trait Adapter: Send + Sync {
     fn sign_in_throttle(&self) -> Option<(u32, Duration)> {
         None
     }
+
+    /// The sessions the application keeps per account before a sign-in ends the oldest.
+    fn sessions_per_account(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// The live session among the credentials a browser holds: the only candidate, or the

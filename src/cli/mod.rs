@@ -165,6 +165,10 @@ pub struct ServeArgs {
     /// Chatwoot: the sign-in throttle's window [default: 5m, as Rack::Attack's login/ip].
     #[arg(long, value_name = "DURATION")]
     pub throttle_period: Option<String>,
+    /// Rocket.Chat: login tokens kept per user, the oldest dropped beyond
+    /// (MAX_RESUME_LOGIN_TOKENS) [default: 50].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_sessions: Option<u16>,
 }
 
 fn fail(msg: impl std::fmt::Display) -> i32 {

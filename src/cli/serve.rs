@@ -54,6 +54,7 @@ pub async fn serve(args: ServeArgs) -> i32 {
     opts.secret_key_base = args.secret_key_base.clone();
     opts.throttle_loopback = args.throttle_loopback;
     opts.throttle_period = throttle_period;
+    opts.max_sessions = args.max_sessions.map(usize::from);
     let (https_default, http_default) = match app {
         AppId::Chatwoot => (9443, 9080),
         _ => (8443, 8080),

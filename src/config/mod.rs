@@ -112,6 +112,7 @@ struct FileTarget {
     store: Option<String>,
     token_samples: Option<usize>,
     lockout: Option<String>,
+    sessions_per_account: Option<usize>,
     ui: Option<std::collections::BTreeMap<String, String>>,
 }
 

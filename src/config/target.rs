@@ -59,6 +59,8 @@ pub struct Hardening {
     pub token_samples: usize,
     /// The sign-in lockout bound: (wrong attempts, block period); the app's own when unset.
     pub lockout: Option<(u32, Duration)>,
+    /// The sessions the deployment keeps per account; the profile's when unset.
+    pub sessions_per_account: Option<usize>,
 }
 
 /// ASVS-minded default: warn a month ahead, as certificate monitors do.
@@ -74,6 +76,7 @@ impl Default for Hardening {
             stores: Vec::new(),
             token_samples: TOKEN_SAMPLES_DEFAULT,
             lockout: None,
+            sessions_per_account: None,
         }
     }
 }
@@ -141,6 +144,18 @@ fn hardening_from(
                     crate::checks::entropy::MIN_SAMPLES
                 ),
             })?;
+    }
+    if let Some(n) =
+        env(&var("SESSIONS_PER_ACCOUNT")).or(ft.sessions_per_account.map(|n| n.to_string()))
+    {
+        h.sessions_per_account = Some(n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(
+            || ConfigError::Invalid {
+                var: var("SESSIONS_PER_ACCOUNT"),
+                message: format!(
+                    "`{n}` is not a positive number of sessions (Rocket.Chat: MAX_RESUME_LOGIN_TOKENS, Chatwoot: devise_token_auth's max_number_of_devices)"
+                ),
+            },
+        )?);
     }
     if let Some(l) = env(&var("LOCKOUT")).or(ft.lockout.clone()) {
         h.lockout = Some(parse_lockout(&var("LOCKOUT"), &l)?);

@@ -23,6 +23,23 @@ pub(crate) fn unprefixed(name: &str) -> &str {
         .unwrap_or(name)
 }
 
+/// Whether a cookie the application set is the one a profile names: a profile may name
+/// it with or without its `__Host-`/`__Secure-` prefix.
+pub(crate) fn same_cookie(actual: &str, named: &str) -> bool {
+    unprefixed(actual) == unprefixed(named)
+}
+
+/// The name the application gave the credential's cookie (`__Host-…` where it prefixes
+/// it), from where the credential was found; else the profile's spelling.
+fn real_cookie_name(c: &Credential, named: &str) -> String {
+    c.found_in
+        .iter()
+        .filter_map(|p| p.strip_prefix("cookie "))
+        .find(|n| same_cookie(n, named))
+        .unwrap_or(named)
+        .to_string()
+}
+
 #[derive(Debug)]
 pub enum SignedIn {
     Accepted(Credential),
@@ -261,9 +278,10 @@ impl ProfileClient<'_> {
             c.found_in
                 .iter()
                 .find_map(|p| p.strip_prefix("cookie "))
-                .filter(|n| cc.cookies.iter().any(|c| c == unprefixed(n)))
+                .filter(|n| cc.cookies.iter().any(|c| same_cookie(n, c)))
                 .map(str::to_string)
         });
+        let token_cookie = token_cookie.map(|n| real_cookie_name(c, &n));
         if let Some(name) = token_cookie {
             j.set(&name, c.token.expose(), c.obtained_at);
         }
@@ -282,6 +300,7 @@ impl ProfileClient<'_> {
     ) -> reqwest::RequestBuilder {
         let mut req = self.headers(req, c, true);
         if let Some(name) = &self.profile.credential.present.cookie {
+            let name = real_cookie_name(c, name);
             req = req.header(COOKIE, format!("{name}={}", c.token.expose()));
         }
         req
@@ -357,7 +376,15 @@ impl ProfileClient<'_> {
         let jar = crate::jar::new_live();
         let token = match &s.csrf {
             Some(c) => Some(self.csrf(c, &jar, None).await?),
-            None => None,
+            None => {
+                // As a browser signs in: from the login page, so the sign-in carries what
+                // the application issued there (a session id before sign-in).
+                let page = &self.profile.login_page.path;
+                let req = self.present_live(self.http.request(Method::GET, page), None, &jar);
+                let r = self.http.send(req).await?;
+                self.absorb(&jar, &r);
+                None
+            }
         };
         let mut req = self.http.request(method(&s.method), &s.path);
         req = self.present_live(req, None, &jar);
@@ -418,7 +445,7 @@ impl ProfileClient<'_> {
         // The answer's named field or header first; a cookie it sets last (an application
         // may set its session cookies beside a token it hands out in the body).
         let from_cookie = |n: &String| {
-            let raw = set.get(n)?;
+            let (n, raw) = set.iter().find(|(k, _)| same_cookie(k, n))?;
             match &c.cookie_json {
                 Some(path) => {
                     let decoded = crate::model::percent_decode(raw);
@@ -758,5 +785,18 @@ mod tests {
             Some("t")
         );
         assert!(json_at(&v, "data.missing").is_none());
+    }
+
+    #[test]
+    fn a_profile_names_a_prefixed_cookie_either_way() {
+        assert!(same_cookie("__Host-_app_session", "_app_session"));
+        assert!(same_cookie("__Host-_app_session", "__Host-_app_session"));
+        assert!(same_cookie("_app_session", "__Secure-_app_session"));
+        assert!(!same_cookie("__Host-_app_session", "_other"));
+        // A frozen replay sends the name the application set, prefix and all.
+        let c = Credential::new(Secret::new("v"), "cookie __Host-_app_session");
+        assert_eq!(real_cookie_name(&c, "_app_session"), "__Host-_app_session");
+        let c = Credential::new(Secret::new("v"), "sign-in response token");
+        assert_eq!(real_cookie_name(&c, "_app_session"), "_app_session");
     }
 }

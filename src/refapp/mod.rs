@@ -102,6 +102,8 @@ weaknesses! {
     AnonymousSessionCookie = "anonymous-session-cookie": "the login page gives every visitor a session cookie before sign-in, as PHP and Rails applications do; the API refuses it, and sign-in replaces it",
     AdoptsIssuedId = "adopts-issued-id": "the session id the login page issued before sign-in (anonymous-session-cookie) is kept through sign-in and then holds the user",
     LogoutSignsInAgain = "logout-signs-in-again": "the sign-out answer ends the session and signs the browser into a new one of the same user",
+    CsrfInSession = "csrf-in-session": "the console's CSRF token lives in its session cookie, is dropped at sign-in and put back by the next page, re-issuing the cookie (Rails with Devise); a request with an older cookie fails CSRF verification",
+    SlidingSession = "sliding-session": "the console's idle timer lives in its session cookie and is re-issued on every use (Devise timeoutable with the cookie store); an older copy looks idle",
     SessionCap = "session-cap": "an account keeps one session: each sign-in ends the older ones (MAX_RESUME_LOGIN_TOKENS of 1)",
     ShortIdleTimeout = "short-idle-timeout": "the idle timeout is a third of the one the suite expects",
     PlantedTokenAlsoValid = "planted-token-also-valid": "a token planted before sign-in is not adopted, but becomes valid beside the new one",
@@ -190,7 +192,9 @@ impl Weakness {
             ),
             AppId::RocketChat => !matches!(
                 self,
-                KnownSecretKeyBase
+                CsrfInSession
+                    | SlidingSession
+                    | KnownSecretKeyBase
                     | LegacyRailsCookie
                     | ApiTokenSurvives
                     | PubsubSurvives
@@ -280,6 +284,8 @@ pub struct RefOptions {
     /// Start session stores beside the target (real Redis and PostgreSQL for Chatwoot,
     /// an OP_MSG responder for Rocket.Chat's MongoDB).
     pub stores: bool,
+    /// Rocket.Chat: `MAX_RESUME_LOGIN_TOKENS` (default 50; `session-cap` makes it 1).
+    pub max_sessions: Option<usize>,
 }
 
 impl RefOptions {
@@ -303,6 +309,7 @@ impl RefOptions {
             lockout_period: None,
             ledger: Ledger::default(),
             stores: false,
+            max_sessions: None,
         }
     }
 

@@ -192,6 +192,11 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
                 crate::duration::human(t.expect.max_lifetime),
                 crate::duration::human(t.expect.grace),
             );
+            if let Some(cap) = rt.budget.cap() {
+                println!(
+                    "  keeps {cap} sessions per account: while a scenario waits on its session, other sign-ins wait rather than end it"
+                );
+            }
         }
         println!(
             "{} scenarios to run, {} not run; longest required wait {}, so expect the run to take about that long at least\n",
@@ -227,6 +232,9 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
                 w.begin(ctx, app, key, name, exclusive, needs).await;
                 w.label = label;
                 w.priority = waits;
+                if waits {
+                    w.watch_account();
+                }
                 if !heavy {
                     w.hold_ordinary(alone::ordinary().await);
                 }

@@ -31,11 +31,19 @@ pub struct TargetRuntime {
     /// every other session) takes this for writing and runs alone.
     pub account: Arc<RwLock<()>>,
     pub observed: OnceCell<Result<SharedObservation, String>>,
+    /// The application's cap on sessions per account, kept by the suite's sign-ins.
+    pub budget: Arc<super::budget::SessionBudget>,
 }
 
 impl TargetRuntime {
     pub fn new(target: Target, adapter: Arc<dyn Adapter>) -> Self {
+        let cap = target
+            .config
+            .hardening
+            .sessions_per_account
+            .or(adapter.sessions_per_account());
         Self {
+            budget: super::budget::SessionBudget::new(cap),
             target,
             adapter,
             account: Arc::new(RwLock::new(())),
@@ -99,12 +107,27 @@ impl TargetRuntime {
         }
     }
 
-    /// Signs in through the API as the configured account with `password`, waiting out a sign-in throttle.
+    /// Admits one sign-in under the application's session cap (`me`: the calling
+    /// scenario's watch), saying so when it had to wait.
+    async fn admit(&self, me: Option<u64>, progress: &dyn Fn(&str)) {
+        if self.budget.admit(me).await {
+            progress(&format!(
+                "a sign-in waited for a scenario that waits on its session: {} keeps {} sessions per account",
+                self.app().name(),
+                self.budget.cap().unwrap_or_default()
+            ));
+        }
+    }
+
+    /// Signs in through the API as the configured account with `password`, waiting out a
+    /// sign-in throttle and, under a session cap, for scenarios waiting on their sessions.
     pub async fn api_sign_in(
         &self,
+        me: Option<u64>,
         password: &Secret,
         progress: &dyn Fn(&str),
     ) -> anyhow::Result<ApiSignIn> {
+        self.admit(me, progress).await;
         let t = &self.target;
         self.waiting_out_throttle(progress, async || {
             // The server's clock for this session starts when the request is sent, not
@@ -133,10 +156,12 @@ impl TargetRuntime {
     /// Signs in through the login page as the configured account with `password`, waiting out a sign-in throttle.
     pub async fn ui_sign_in(
         &self,
+        me: Option<u64>,
         b: &BrowserSession,
         password: &Secret,
         progress: &dyn Fn(&str),
     ) -> anyhow::Result<UiSignIn> {
+        self.admit(me, progress).await;
         let t = &self.target;
         self.waiting_out_throttle(progress, async || {
             Ok(
@@ -179,7 +204,7 @@ impl TargetRuntime {
         let browser = browsers.session(t.config.insecure_tls).await?;
         let result = async {
             match self
-                .ui_sign_in(&browser, &account.password, progress)
+                .ui_sign_in(None, &browser, &account.password, progress)
                 .await?
             {
                 UiSignIn::SignedIn => {}
@@ -356,7 +381,7 @@ impl RunContext {
             let _ = a.sign_out_api(t, via).await;
             "password restored through the session that changed it"
         } else {
-            match rt.api_sign_in(&r.temporary, &quiet).await {
+            match rt.api_sign_in(None, &r.temporary, &quiet).await {
                 Ok(ApiSignIn::SignedIn(cred)) => {
                     let outcome = a.change_password(t, &cred, &r.temporary, &r.original).await;
                     let _ = a.sign_out_api(t, &cred).await;
@@ -372,7 +397,7 @@ impl RunContext {
                     }
                     "password restored after signing in with the temporary password"
                 }
-                _ => match rt.api_sign_in(&r.original, &quiet).await {
+                _ => match rt.api_sign_in(None, &r.original, &quiet).await {
                     // The change never took effect: nothing to undo, and this sign-in proves it.
                     Ok(ApiSignIn::SignedIn(cred)) => {
                         let _ = a.sign_out_api(t, &cred).await;
@@ -388,7 +413,7 @@ impl RunContext {
             }
         };
         // The positive control of the restore: the original password signs in again.
-        match rt.api_sign_in(&r.original, &quiet).await {
+        match rt.api_sign_in(None, &r.original, &quiet).await {
             Ok(ApiSignIn::SignedIn(cred)) => {
                 let _ = a.sign_out_api(t, &cred).await;
                 Ok(format!(

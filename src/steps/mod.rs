@@ -33,6 +33,7 @@ macro_rules! role {
 pub mod alone;
 pub mod blocked;
 pub mod bruteforce;
+pub mod budget;
 pub mod context;
 pub mod cookies;
 pub mod expiry;

@@ -22,7 +22,9 @@ pub async fn sign_in_ui(w: &mut World, _c: &Context) -> StepResult {
     let account = &target.config.account;
     let sent = chrono::Utc::now();
     match t
-        .ui_sign_in(w.browser()?, &account.password, &|m| w.report(m))
+        .ui_sign_in(w.watch_id(), w.browser()?, &account.password, &|m| {
+            w.report(m)
+        })
         .await?
     {
         UiSignIn::SignedIn => {}
@@ -73,7 +75,9 @@ pub async fn sign_in_ui_wrong_password(w: &mut World, _c: &Context) -> StepResul
         target.config.account.password.expose()
     ));
     target.masker.register(&wrong);
-    let outcome = t.ui_sign_in(w.browser()?, &wrong, &|m| w.report(m)).await?;
+    let outcome = t
+        .ui_sign_in(w.watch_id(), w.browser()?, &wrong, &|m| w.report(m))
+        .await?;
     match &outcome {
         UiSignIn::SignedIn => w.note("the login page signed in with a wrong password"),
         UiSignIn::Rejected { shown } | UiSignIn::Throttled { shown } => w.note(format!(
@@ -99,7 +103,10 @@ pub async fn sign_in_api(w: &mut World, c: &Context) -> StepResult {
 pub async fn api_sign_in(w: &World) -> Result<crate::model::Credential, Failure> {
     let t = w.rt()?.clone();
     let account = &t.target.config.account;
-    match t.api_sign_in(&account.password, &|m| w.report(m)).await? {
+    match t
+        .api_sign_in(w.watch_id(), &account.password, &|m| w.report(m))
+        .await?
+    {
         ApiSignIn::SignedIn(cred) => Ok(cred),
         ApiSignIn::Rejected { evidence } | ApiSignIn::Throttled { evidence } => {
             Err(Failure::Infra(format!(
@@ -210,7 +217,7 @@ pub async fn holds_no_credential(w: &mut World, _c: &Context) -> StepResult {
     };
     // The control: the same request accepts a real session.
     let password = t.target.config.account.password.clone();
-    let real = match t.api_sign_in(&password, &|_| {}).await? {
+    let real = match t.api_sign_in(w.watch_id(), &password, &|_| {}).await? {
         crate::apps::ApiSignIn::SignedIn(cred) => cred,
         crate::apps::ApiSignIn::Rejected { evidence }
         | crate::apps::ApiSignIn::Throttled { evidence } => {

@@ -34,7 +34,7 @@ pub async fn collect_tokens(w: &mut World, _c: &Context) -> StepResult {
             let (t, a, password) = (t.clone(), a.clone(), password.clone());
             async move {
                 // Waits out the application's throttle, as every sign-in of the suite does.
-                match t.api_sign_in(&password, &|_| {}).await? {
+                match t.api_sign_in(None, &password, &|_| {}).await? {
                     ApiSignIn::SignedIn(cred) => {
                         // Every token is signed out again: none is left valid.
                         a.sign_out_api(&t.target, &cred).await?;

@@ -129,6 +129,8 @@ pub struct World {
     ordinary: Option<tokio::sync::RwLockReadGuard<'static, ()>>,
     /// Holds the account alone (a password change): others wait, so it does not queue for browsers.
     exclusive: bool,
+    /// Watches the account's session cap while the scenario waits on its session.
+    watch: Option<super::budget::Watch>,
 }
 
 impl std::fmt::Debug for World {
@@ -176,6 +178,17 @@ impl World {
         self.rt = rt;
         self.key = key;
         self.scenario = scenario;
+    }
+
+    /// For a scenario that waits on its session: other scenarios' sign-ins must not push
+    /// it out under the application's session cap (`budget`).
+    pub fn watch_account(&mut self) {
+        self.watch = self.rt.as_ref().and_then(|rt| rt.budget.watch());
+    }
+
+    /// This scenario's watch of the account, if it waits on its session.
+    pub fn watch_id(&self) -> Option<u64> {
+        self.watch.as_ref().map(|w| w.id)
     }
 
     pub fn hold_ordinary(&mut self, guard: tokio::sync::RwLockReadGuard<'static, ()>) {
@@ -493,6 +506,7 @@ impl World {
             .insert(self.key.clone(), evidence);
         self.guard = None;
         self.ordinary = None;
+        self.watch = None;
     }
 
     /// The cookies of the scenario's last look at a browser (its own, or the shared one), values masked.

@@ -466,6 +466,25 @@ pub const SHARED: &[Case] = &[
     },
 ];
 
+/// Cases for the reference console (`console.toml`: the Rails session cookie is the
+/// credential) on the Chatwoot stand-in. Nothing may fail: what the suite does as the user
+/// must follow the cookie the console re-issues. Requests made with the cookie as it was
+/// at sign-in fail CSRF verification under `csrf-in-session` (sign-out by request and the
+/// password change would end in ERROR, the restore would leave the password changed) and
+/// look idle under `sliding-session` (`idle-activity` would be a false finding).
+pub const CONSOLE: &[Case] = &[
+    Case {
+        weakness: "csrf-in-session",
+        tags: "@check-logout-api or @check-password-change or @check-logout-ui",
+        fails: &[],
+    },
+    Case {
+        weakness: "sliding-session",
+        tags: "@check-idle-activity or @check-idle-expiry",
+        fails: &[],
+    },
+];
+
 pub const ROCKETCHAT_ONLY: &[Case] = &[
     // A session cookie for every visitor, as PHP and Rails give: nothing may fail. A
     // cookie named like the session is not a session unless the application accepts it.

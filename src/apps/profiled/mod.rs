@@ -20,7 +20,7 @@ use crate::apps::{
 use crate::browser::BrowserSession;
 use crate::model::{Credential, Observation};
 use crate::probe::Reply;
-use crate::profile::client::{ProfileClient, SignedIn, json_at, unprefixed};
+use crate::profile::client::{ProfileClient, SignedIn, json_at, same_cookie};
 use crate::profile::schema::Profile;
 use crate::secret::Secret;
 
@@ -121,7 +121,7 @@ impl ProfileAdapter {
             }
         }
         for name in c.present.cookie.iter().chain(&c.cookies) {
-            for ck in obs.cookies.iter().filter(|k| unprefixed(&k.name) == name) {
+            for ck in obs.cookies.iter().filter(|k| same_cookie(&k.name, name)) {
                 let raw = cookie_value(&ck.value);
                 let place = format!("cookie {}", ck.name);
                 match &c.cookie_json {
@@ -147,7 +147,7 @@ impl ProfileAdapter {
                     spec.cookies.iter().find_map(|n| {
                         obs.cookies
                             .iter()
-                            .find(|k| unprefixed(&k.name) == n && !k.value.is_empty())
+                            .find(|k| same_cookie(&k.name, n) && !k.value.is_empty())
                             .map(|k| cookie_value(&k.value))
                     })
                 });
@@ -243,9 +243,11 @@ impl Adapter for ProfileAdapter {
 
     fn is_session_cookie(&self, name: &str) -> bool {
         let c = &self.profile.credential;
-        let name = unprefixed(name);
-        c.cookies.iter().any(|n| n == name)
-            || c.present.cookie.as_deref() == Some(name)
+        c.cookies.iter().any(|n| same_cookie(name, n))
+            || c.present
+                .cookie
+                .as_deref()
+                .is_some_and(|n| same_cookie(name, n))
             || self.is_server_session_cookie(name)
     }
 
@@ -578,7 +580,7 @@ impl Adapter for ProfileAdapter {
             .plugins
             .server_session
             .as_ref()
-            .is_some_and(|s| unprefixed(name) == s.cookie)
+            .is_some_and(|s| same_cookie(name, &s.cookie))
     }
 
     fn open_server_session(&self, t: &Target, value: &str) -> Option<crate::apps::ServerSession> {
@@ -597,5 +599,9 @@ impl Adapter for ProfileAdapter {
             .throttle
             .as_ref()
             .map(|t| (t.attempts, Duration::from_secs(t.seconds)))
+    }
+
+    fn sessions_per_account(&self) -> Option<usize> {
+        self.profile.app.sessions_per_account
     }
 }

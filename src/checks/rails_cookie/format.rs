@@ -42,15 +42,40 @@ pub enum Digest {
 
 const BOTH: [Digest; 2] = [Digest::Sha256, Digest::Sha1];
 
-fn derive<const N: usize>(secret: &str, salt: &[u8], digest: Digest) -> [u8; N] {
-    match digest {
+/// Derived keys by (secret, salt, digest, length): Rails derives once per process too
+/// (`ActiveSupport::CachingKeyGenerator`), and both the reference target (every request's
+/// cookie) and the secret check (every known secret) would otherwise run PBKDF2 again
+/// and again.
+type KeyCache = std::collections::HashMap<(String, &'static [u8], bool, usize), Vec<u8>>;
+static KEYS: std::sync::Mutex<Option<KeyCache>> = std::sync::Mutex::new(None);
+
+fn derive<const N: usize>(secret: &str, salt: &'static [u8], digest: Digest) -> [u8; N] {
+    let key = (secret.to_string(), salt, digest == Digest::Sha256, N);
+    if let Some(k) = KEYS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .and_then(|c| c.get(&key))
+        .and_then(|v| <[u8; N]>::try_from(v.as_slice()).ok())
+    {
+        return k;
+    }
+    let derived = match digest {
         Digest::Sha256 => {
             pbkdf2::pbkdf2_hmac_array::<sha2::Sha256, N>(secret.as_bytes(), salt, ITERATIONS)
         }
         Digest::Sha1 => {
             pbkdf2::pbkdf2_hmac_array::<sha1::Sha1, N>(secret.as_bytes(), salt, ITERATIONS)
         }
+    };
+    let mut cache = KEYS.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = cache.get_or_insert_with(Default::default);
+    // Bounded: each reference target start brings a secret of its own.
+    if cache.len() >= 1024 {
+        cache.clear();
     }
+    cache.insert(key, derived.to_vec());
+    derived
 }
 
 /// The AES-256-GCM key Rails derives from `secret` for encrypted cookies.
@@ -210,7 +235,7 @@ fn hmac_hex(key: &[u8], data: &[u8], sha256: bool) -> String {
 }
 
 /// `data--mac` verified with a key derived from `salt`; the digest that verified it.
-fn verify_mac(secret: &str, salt: &[u8], value: &str) -> Option<(Digest, String)> {
+fn verify_mac(secret: &str, salt: &'static [u8], value: &str) -> Option<(Digest, String)> {
     let (data, mac) = value.rsplit_once("--")?;
     BOTH.into_iter().find_map(|d| {
         let key: [u8; 64] = derive(secret, salt, d);

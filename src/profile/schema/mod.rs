@@ -87,6 +87,10 @@ pub struct App {
     pub title: String,
     /// A request that shows the URL serves this application (else: the login page answers).
     pub identify: Option<Identify>,
+    /// The sessions the application keeps per account; a sign-in beyond ends the oldest
+    /// (Rocket.Chat's `MAX_RESUME_LOGIN_TOKENS`). The suite keeps its own sign-ins from
+    /// ending a session a scenario waits on.
+    pub sessions_per_account: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -191,6 +191,8 @@ impl Behaviour {
                 self.pubsub_rotates_on_password_change = false;
             }
             NoSessionRenewal => self.renew_session_at_sign_in = false,
+            // The console's (`console.rs`).
+            CsrfInSession | SlidingSession => {}
             // Rocket.Chat's own; `refapp::start` refuses them for Chatwoot.
             PasswordHistory
             | AnonymousSessionCookie

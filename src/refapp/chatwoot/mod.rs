@@ -4,6 +4,7 @@
 
 pub mod behaviour;
 pub mod cable;
+pub mod console;
 pub mod rails;
 pub mod rest;
 pub mod store;
@@ -32,6 +33,8 @@ pub struct AppState {
     throttle: Arc<Mutex<HashMap<IpAddr, (u64, u32)>>>,
     /// Devise `lockable` failure counts.
     pub failures: Arc<crate::refapp::lockout::Lockout>,
+    /// The cookie-session console's live sessions (`console`).
+    pub console: Arc<console::Sessions>,
 }
 
 impl AppState {
@@ -67,6 +70,7 @@ pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
         behaviour: behaviour.clone(),
         throttle: Arc::new(Mutex::new(HashMap::new())),
         failures: Default::default(),
+        console: Default::default(),
     };
     let serving = super::serve::Serving {
         app: app(state),
@@ -109,6 +113,7 @@ fn app(state: AppState) -> Router {
         .route(facts::VALIDATE_TOKEN, get(rest::validate_token))
         .route(facts::PROFILE, get(rest::profile).put(rest::update_profile))
         .route(facts::CABLE, get(cable::upgrade))
+        .merge(console::routes())
         .fallback(page)
         .with_state(state)
 }

@@ -163,6 +163,23 @@ impl Store {
         }
     }
 
+    /// The user whose e-mail and password these are (Devise's database authentication,
+    /// without devise_token_auth's tokens).
+    pub fn check_password(&self, email: &str, password: &str) -> Option<u64> {
+        let users = self.lock();
+        let u = users.iter().find(|u| u.email.eq_ignore_ascii_case(email))?;
+        (u.password == hash(password) || self.behaviour.accept_wrong_password).then_some(u.id)
+    }
+
+    /// Devise's `authenticatable_salt` (the first 29 characters of the bcrypt hash), which
+    /// Warden keeps in the session beside the user id: it changes with the password, so a
+    /// cookie made before a password change no longer signs anyone in.
+    pub fn session_salt(&self, user_id: u64) -> Option<String> {
+        let users = self.lock();
+        let u = users.iter().find(|u| u.id == user_id)?;
+        Some(format!("$2a$11${}", &u.password[..22]))
+    }
+
     /// `POST /auth/sign_in`. `planted` is an (access-token, client) pair the request's
     /// cookies carried; adopted only when weakened.
     pub fn sign_in(

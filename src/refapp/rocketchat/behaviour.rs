@@ -44,6 +44,8 @@ impl ServerCookie {
 #[derive(Clone, Debug)]
 pub struct Behaviour {
     pub label: String,
+    /// `MAX_RESUME_LOGIN_TOKENS`: login tokens kept per user, the oldest dropped beyond.
+    pub max_login_tokens: usize,
     pub server_cookie: Option<ServerCookie>,
     /// The page writes `rc_uid`/`rc_token` through `document.cookie` (real client behaviour).
     pub client_cookies: bool,
@@ -101,6 +103,7 @@ impl Behaviour {
             // checked only at DDP resume, no idle timeout, no HSTS of its own.
             Posture::AsShipped => Behaviour {
                 label: o.label(),
+                max_login_tokens: o.max_sessions.unwrap_or(facts::MAX_LOGIN_TOKENS),
                 server_cookie: None,
                 client_cookies: true,
                 client_cookies_secure_on_https: true,
@@ -128,6 +131,7 @@ impl Behaviour {
             },
             Posture::Hardened => Behaviour {
                 label: o.label(),
+                max_login_tokens: o.max_sessions.unwrap_or(facts::MAX_LOGIN_TOKENS),
                 server_cookie: Some(ServerCookie {
                     style: CookieStyle::hardened("Strict"),
                 }),
@@ -160,6 +164,9 @@ impl Behaviour {
             b.weaken(*w, &o.host);
         }
         b.weaknesses = o.weaknesses.clone();
+        if b.has(Weakness::SessionCap) {
+            b.max_login_tokens = 1;
+        }
         b
     }
 
@@ -205,7 +212,7 @@ impl Behaviour {
             }
             // Chatwoot's own; `refapp::start` refuses them for Rocket.Chat.
             KnownSecretKeyBase | LegacyRailsCookie | ApiTokenSurvives | PubsubSurvives
-            | NoSessionRenewal => {}
+            | NoSessionRenewal | CsrfInSession | SlidingSession => {}
             // Checked where they act (handlers and store).
             RealtimeOutlivesSession
             | RealtimeKeepsConnections

@@ -273,12 +273,10 @@ impl Store {
                 };
                 user.tokens.push(t.clone());
                 // MAX_RESUME_LOGIN_TOKENS: drop the oldest beyond the cap.
-                let cap = if self.behaviour.has(Weakness::SessionCap) {
-                    1
-                } else {
-                    facts::MAX_LOGIN_TOKENS
-                };
-                let excess = user.tokens.len().saturating_sub(cap);
+                let excess = user
+                    .tokens
+                    .len()
+                    .saturating_sub(self.behaviour.max_login_tokens);
                 user.tokens.drain(..excess);
                 t
             }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::apps::{ServerSession, Target};
 use crate::checks::{Verdict, rails_cookie};
 use crate::model::Observation;
-use crate::profile::client::unprefixed;
+use crate::profile::client::same_cookie;
 use crate::profile::schema;
 
 /// The session in the cookie `value`, if a known secret opens it.
@@ -48,7 +48,7 @@ pub fn known_secret_verdict(spec: &schema::ServerSession, obs: &Observation) -> 
     let pick = |pred: &dyn Fn(&str) -> bool| -> Vec<(String, String)> {
         obs.cookies
             .iter()
-            .filter(|c| pred(unprefixed(&c.name)))
+            .filter(|c| pred(&c.name))
             .map(|c| {
                 (
                     c.name.clone(),
@@ -57,8 +57,8 @@ pub fn known_secret_verdict(spec: &schema::ServerSession, obs: &Observation) -> 
             })
             .collect()
     };
-    let encrypted = pick(&|n| n == spec.cookie);
-    let signed = pick(&|n| spec.signed.iter().any(|s| s == n));
+    let encrypted = pick(&|n| same_cookie(n, &spec.cookie));
+    let signed = pick(&|n| spec.signed.iter().any(|s| same_cookie(n, s)));
     let looked_for = std::iter::once(spec.cookie.as_str())
         .chain(spec.signed.iter().map(String::as_str))
         .collect::<Vec<_>>()
