@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// Top-level modules from the ground up. A file may import its own module's files and
 /// any module of a lower layer, never one beside or above it.
 pub const LAYERS: &[&[&str]] = &[
-    &["duration", "secret", "loopback", "jar"],
+    &["duration", "secret", "loopback", "jar", "crypto"],
     &["model"],
     &["facts", "probe", "browser"],
     &["checks"],

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod duration;
 pub mod facts;
 pub mod jar;

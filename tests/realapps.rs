@@ -78,7 +78,7 @@ fn available(tool: &str) -> bool {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    sessiondrill::crypto::http_client()
         .redirect(Policy::none())
         .build()
         .expect("http client")

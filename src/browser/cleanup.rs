@@ -69,6 +69,16 @@ pub fn kill(pid: u32) {
     }
 }
 
+/// Kills a child this process started and collects its exit status.
+pub fn kill_and_wait(pid: u32) {
+    kill(pid);
+    if pid > 1 {
+        let mut status = 0;
+        // SAFETY: waitpid on our own child, which SIGKILL ends at once.
+        unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+    }
+}
+
 /// Kills every registered browser, then every driver, and reaps what it can.
 pub fn kill_all() {
     let (browsers, drivers) = {
@@ -93,14 +103,35 @@ pub fn become_subreaper() {
     }
 }
 
-/// Reaps exited children without blocking.
+/// Reaps exited browser and server processes (Chromium's, chromedriver's, and the
+/// workers a killed PostgreSQL, Redis or nginx leaves to this subreaper) without
+/// blocking. Only those, by pid: a `waitpid(-1)` would also take the exit status of a
+/// child a `Command` is waiting for (a reference target's `initdb`), which then fails
+/// with ECHILD.
 pub fn reap_orphans() {
-    loop {
-        let mut status = 0;
-        // SAFETY: non-blocking waitpid on any child; only collects exit statuses.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid <= 0 {
-            break;
+    let me = std::process::id().to_string();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for e in dir.filter_map(Result::ok) {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        // "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = &stat[open + 1..close];
+        let mut rest = stat[close + 1..].split_whitespace();
+        let (state, ppid) = (rest.next(), rest.next());
+        let ours = ["chrom", "postgres", "redis-server", "nginx"]
+            .iter()
+            .any(|n| comm.starts_with(n));
+        if state == Some("Z") && ppid == Some(me.as_str()) && ours {
+            let mut status = 0;
+            // SAFETY: non-blocking waitpid on one exited child; only collects its status.
+            unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
         }
     }
 }

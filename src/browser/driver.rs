@@ -223,7 +223,7 @@ pub async fn grid_slots(url: &Url) -> Option<usize> {
 }
 
 fn status_client(timeout: Duration) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+    crate::crypto::http_client()
         .timeout(timeout)
         .build()
         .map_err(|e| e.to_string())

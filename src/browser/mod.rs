@@ -197,6 +197,18 @@ impl Browsers {
     }
 }
 
+/// The WebDriver connection: plain HTTP to chromedriver, or HTTPS to a Grid, with the
+/// process's one crypto provider.
+fn webdriver_connector()
+-> Result<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, String>
+{
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(crate::crypto::platform_tls()?)
+        .https_or_http()
+        .enable_http1()
+        .build())
+}
+
 async fn new_client(
     driver: &Driver,
     insecure: bool,
@@ -216,8 +228,7 @@ async fn new_client(
     // What the browser loaded and sent, for the mixed-content and token-in-URL checks.
     caps.insert("goog:loggingPrefs".into(), log::logging_prefs());
     let connect = async {
-        fantoccini::ClientBuilder::rustls()
-            .map_err(|e| e.to_string())?
+        fantoccini::ClientBuilder::new(webdriver_connector()?)
             .capabilities(caps)
             .connect(driver.url.as_str())
             .await

@@ -101,7 +101,7 @@ pub struct Http {
 impl Http {
     /// `.test` and `localhost` names resolve to loopback, as the browser maps them.
     pub fn new(base: &Url, insecure_tls: bool, masker: Masker) -> Result<Self, ProbeError> {
-        let mut builder = reqwest::Client::builder()
+        let mut builder = crate::crypto::http_client()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)

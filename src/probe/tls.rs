@@ -280,12 +280,7 @@ pub struct Handshake {
     pub chain: Vec<CertificateDer<'static>>,
 }
 
-/// The process's rustls crypto provider, or aws-lc-rs: one for every TLS client and server here.
-pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    rustls::crypto::CryptoProvider::get_default()
-        .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-}
+pub use crate::crypto::provider;
 
 /// A full handshake at `version`, accepting any certificate (judged elsewhere) and
 /// keeping the chain the server presented.

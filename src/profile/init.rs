@@ -236,7 +236,7 @@ async fn needed(
     before: &BTreeMap<String, String>,
     changed: &[String],
 ) -> Result<(Vec<String>, Vec<String>), String> {
-    let client = reqwest::Client::builder()
+    let client = crate::crypto::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(15))
         .build()

@@ -27,7 +27,7 @@ pub struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        cleanup::kill(self.pid);
+        cleanup::kill_and_wait(self.pid);
         cleanup::forget_server(self.pid);
         cleanup::reap_orphans();
         let _ = std::fs::remove_dir_all(&self.dir);
