@@ -6,8 +6,10 @@
 //! must be, for each application it runs for, the failing step of at least one such
 //! run. The two mirror weaknesses (every replay refused; a silent realtime channel)
 //! must turn every refusal check they judge into ERROR, never PASS; they run only
-//! those checks. The runs share one browser pool and run concurrently, for both
-//! applications. The postures are judged where they run anyway: `hardened` passing
+//! those checks. The reference console (a cookie-credential profile on the Chatwoot
+//! stand-in) must pass its checks under `csrf-in-session` and `sliding-session`, and a
+//! declared session cap must keep an idle check's session from being pushed out. The
+//! runs share one browser pool and run concurrently, for both applications. The postures are judged where they run anyway: `hardened` passing
 //! everything in `tests/suite.rs` and `tests/grid.rs`, `as-shipped` yielding exactly
 //! the README's findings in `tests/output.rs`.
 //!
