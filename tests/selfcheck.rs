@@ -113,6 +113,46 @@ fn inventory() -> Inventory {
 const COLLECTING: &str = "@check-token-strength";
 const NOT_COLLECTING: &str = "not @check-token-strength";
 
+/// One run of the features matching `tags` against `targets`, on the shared browser
+/// pool; its reports go to `out_dir(name)`.
+async fn run_suite(
+    browsers: Arc<Browsers>,
+    name: &str,
+    title: String,
+    targets: Vec<TargetConfig>,
+    tags: Option<String>,
+) -> Result<RunReport, String> {
+    let parsed = tags
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| format!("{name}: tag expression {tags:?}: {e:?}"))?;
+    let opts = RunOptions {
+        config: Config {
+            targets,
+            ..Config::default()
+        },
+        features: features_dir(),
+        filters: plan::Filters {
+            tags: parsed,
+            tags_text: tags,
+            name: None,
+        },
+        out_dir: out_dir(name),
+        progress: false,
+        concurrency: None,
+        title,
+        reference: true,
+        handle_interrupts: false,
+        browsers: Some(browsers),
+    };
+    let report = runner::run(opts)
+        .await
+        .map_err(|e| format!("{name}: {e}"))?;
+    let _ = report.write_files(&out_dir(name));
+    Ok(report)
+}
+
 async fn run_against(
     browsers: Arc<Browsers>,
     name: &str,
@@ -132,40 +172,14 @@ async fn run_against(
     let refs = reference::start(apps, posture, &weaknesses, reference::SCALED, stores)
         .await
         .map_err(|e| format!("{name}: {e:#}"))?;
-    let targets = refs.configs.clone();
-    let config = Config {
-        targets,
-        ..Config::default()
-    };
     // A weakness run judges only its own application's scenarios.
     let tags = match (tags, apps) {
         (Some(t), [one]) => Some(format!("@{} and ({t})", one.tag())),
         (None, [one]) => Some(format!("@{}", one.tag())),
         (t, _) => t.map(str::to_string),
     };
-    let filters = plan::Filters {
-        tags: tags
-            .as_deref()
-            .map(|t| t.parse().expect("valid tag expression")),
-        tags_text: tags.clone(),
-        name: None,
-    };
-    let opts = RunOptions {
-        config,
-        features: features_dir(),
-        filters,
-        out_dir: out_dir(name),
-        progress: false,
-        concurrency: None,
-        title: format!("self-check: {name}"),
-        reference: true,
-        handle_interrupts: false,
-        browsers: Some(browsers),
-    };
-    let report = runner::run(opts)
-        .await
-        .map_err(|e| format!("{name}: {e}"))?;
-    let _ = report.write_files(&out_dir(name));
+    let title = format!("self-check: {name}");
+    let report = run_suite(browsers, name, title, refs.configs.clone(), tags).await?;
     drop(refs);
     Ok(report)
 }
@@ -220,28 +234,14 @@ async fn throttled_run(browsers: Arc<Browsers>) -> Result<RunReport, String> {
     let (running, target) = reference::start_one(opts, reference::SCALED)
         .await
         .map_err(|e| format!("{e:#}"))?;
-    let tags = "@chatwoot and (@login or @regeneration)";
-    let opts = RunOptions {
-        config: Config {
-            targets: vec![target],
-            ..Config::default()
-        },
-        features: features_dir(),
-        filters: plan::Filters {
-            tags: tags.parse().ok(),
-            tags_text: Some(tags.into()),
-            name: None,
-        },
-        out_dir: out_dir("chatwoot-throttled"),
-        progress: false,
-        concurrency: None,
-        title: "self-check: Chatwoot with its sign-in throttle".into(),
-        reference: true,
-        handle_interrupts: false,
-        browsers: Some(browsers),
-    };
-    let report = runner::run(opts).await.map_err(|e| e.to_string())?;
-    let _ = report.write_files(&out_dir("chatwoot-throttled"));
+    let report = run_suite(
+        browsers,
+        "chatwoot-throttled",
+        "self-check: Chatwoot with its sign-in throttle".into(),
+        vec![target],
+        Some("@chatwoot and (@login or @regeneration)".into()),
+    )
+    .await?;
     drop(running);
     Ok(report)
 }
@@ -439,29 +439,8 @@ async fn console_run(
     };
     let name = format!("console-{}", case.weakness);
     let tags = format!("@{} and ({})", app.tag(), case.tags);
-    let opts = RunOptions {
-        config: Config {
-            targets: vec![target],
-            ..Config::default()
-        },
-        features: features_dir(),
-        filters: plan::Filters {
-            tags: tags.parse().ok(),
-            tags_text: Some(tags.clone()),
-            name: None,
-        },
-        out_dir: out_dir(&name),
-        progress: false,
-        concurrency: None,
-        title: format!("self-check: {name}"),
-        reference: true,
-        handle_interrupts: false,
-        browsers: Some(browsers),
-    };
-    let report = runner::run(opts)
-        .await
-        .map_err(|e| format!("{name}: {e}"))?;
-    let _ = report.write_files(&out_dir(&name));
+    let title = format!("self-check: {name}");
+    let report = run_suite(browsers, &name, title, vec![target], Some(tags)).await?;
     drop(running);
     Ok((app, report))
 }
@@ -494,29 +473,8 @@ async fn cap_run(
     target.hardening.sessions_per_account = Some(CAP);
     let name = format!("rocketchat-cap-{CAP}");
     let tags = format!("@rocketchat and ({CAP_TAGS})");
-    let opts = RunOptions {
-        config: Config {
-            targets: vec![target],
-            ..Config::default()
-        },
-        features: features_dir(),
-        filters: plan::Filters {
-            tags: tags.parse().ok(),
-            tags_text: Some(tags.clone()),
-            name: None,
-        },
-        out_dir: out_dir(&name),
-        progress: false,
-        concurrency: None,
-        title: format!("self-check: {name}"),
-        reference: true,
-        handle_interrupts: false,
-        browsers: Some(browsers),
-    };
-    let report = runner::run(opts)
-        .await
-        .map_err(|e| format!("{name}: {e}"))?;
-    let _ = report.write_files(&out_dir(&name));
+    let title = format!("self-check: {name}");
+    let report = run_suite(browsers, &name, title, vec![target], Some(tags)).await?;
     drop(running);
     Ok(report)
 }

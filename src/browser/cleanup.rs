@@ -103,6 +103,36 @@ pub fn become_subreaper() {
     }
 }
 
+/// A process as `/proc/<pid>/stat` shows it.
+struct Proc {
+    pid: i32,
+    comm: String,
+    state: char,
+    ppid: String,
+}
+
+/// Every process this machine shows in `/proc`.
+fn processes() -> Vec<Proc> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| {
+            let pid = e.file_name().to_string_lossy().parse::<i32>().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+            let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+            let mut rest = stat[close + 1..].split_whitespace();
+            Some(Proc {
+                pid,
+                comm: stat[open + 1..close].to_string(),
+                state: rest.next()?.chars().next()?,
+                ppid: rest.next()?.to_string(),
+            })
+        })
+        .collect()
+}
+
 /// Reaps exited browser and server processes (Chromium's, chromedriver's, and the
 /// workers a killed PostgreSQL, Redis or nginx leaves to this subreaper) without
 /// blocking. Only those, by pid: a `waitpid(-1)` would also take the exit status of a
@@ -110,56 +140,22 @@ pub fn become_subreaper() {
 /// with ECHILD.
 pub fn reap_orphans() {
     let me = std::process::id().to_string();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return;
-    };
-    for e in dir.filter_map(Result::ok) {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-        // "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let comm = &stat[open + 1..close];
-        let mut rest = stat[close + 1..].split_whitespace();
-        let (state, ppid) = (rest.next(), rest.next());
+    for p in processes() {
         let ours = ["chrom", "postgres", "redis-server", "nginx"]
             .iter()
-            .any(|n| comm.starts_with(n));
-        if state == Some("Z") && ppid == Some(me.as_str()) && ours {
+            .any(|n| p.comm.starts_with(n));
+        if p.state == 'Z' && p.ppid == me && ours {
             let mut status = 0;
             // SAFETY: non-blocking waitpid on one exited child; only collects its status.
-            unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            unsafe { libc::waitpid(p.pid, &mut status, libc::WNOHANG) };
         }
     }
 }
 
 /// Counts live (non-zombie) processes named `name`, for tests and the run summary.
 pub fn count_processes(name: &str) -> usize {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    dir.filter_map(Result::ok)
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .bytes()
-                .all(|b| b.is_ascii_digit())
-        })
-        .filter(|e| {
-            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-            // "pid (comm) state ..."
-            let Some(open) = stat.find('(') else {
-                return false;
-            };
-            let Some(close) = stat.rfind(')') else {
-                return false;
-            };
-            let comm = &stat[open + 1..close];
-            let state = stat[close + 1..].trim_start().chars().next().unwrap_or('Z');
-            comm == name && state != 'Z'
-        })
+    processes()
+        .iter()
+        .filter(|p| p.comm == name && p.state != 'Z')
         .count()
 }

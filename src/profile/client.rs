@@ -197,9 +197,7 @@ impl ProfileClient<'_> {
         jar: &LiveJar,
         presented: Option<&Credential>,
     ) -> anyhow::Result<CsrfToken> {
-        let req = self.present_live(self.http.request(Method::GET, &csrf.page), presented, jar);
-        let r = self.http.send(req).await?;
-        self.absorb(jar, &r);
+        let r = self.visit(&csrf.page, jar, presented).await?;
         let missing = |what: String| {
             anyhow::anyhow!(
                 "the page {} has no {what} (the profile's CSRF token): {}",
@@ -231,6 +229,20 @@ impl ProfileClient<'_> {
             header(),
             crate::model::percent_decode(&value),
         ))
+    }
+
+    /// Loads a page inside the jar (as the user, with `presented` if signed in), taking in
+    /// the cookies it sets.
+    async fn visit(
+        &self,
+        page: &str,
+        jar: &LiveJar,
+        presented: Option<&Credential>,
+    ) -> anyhow::Result<Reply> {
+        let req = self.present_live(self.http.request(Method::GET, page), presented, jar);
+        let r = self.http.send(req).await?;
+        self.absorb(jar, &r);
+        Ok(r)
     }
 
     /// Takes an answer's cookies into the jar; the cookies it replaced, for the evidence.
@@ -379,10 +391,8 @@ impl ProfileClient<'_> {
             None => {
                 // As a browser signs in: from the login page, so the sign-in carries what
                 // the application issued there (a session id before sign-in).
-                let page = &self.profile.login_page.path;
-                let req = self.present_live(self.http.request(Method::GET, page), None, &jar);
-                let r = self.http.send(req).await?;
-                self.absorb(&jar, &r);
+                self.visit(&self.profile.login_page.path, &jar, None)
+                    .await?;
                 None
             }
         };

@@ -4,9 +4,8 @@
 //! (idle, lifetime) watches the account; while it does, other scenarios' sign-ins are
 //! admitted only as long as the sign-ins since it began, plus the ones it may still make
 //! itself (`RESERVE`), stay within the cap, so the suite's own sign-ins cannot end the
-//! session it waits on. Watching scenarios never
-//! wait here (no circle); if they alone exceed the cap, the idle check's sibling probe
-//! reports the eviction as ERROR.
+//! session it waits on. Watching scenarios never wait here (no circle); if they alone
+//! exceed the cap, the idle check's sibling probe reports the eviction as ERROR.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

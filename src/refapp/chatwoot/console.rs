@@ -30,7 +30,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::rails::{self, Session};
+use super::rails::{self, Session, USER_KEY};
 use crate::refapp::Weakness;
 
 pub const SIGN_IN: &str = "/console/sign_in";
@@ -38,7 +38,6 @@ pub const HOME: &str = "/console";
 pub const SIGN_OUT: &str = "/console/sign_out";
 pub const PASSWORD: &str = "/console/password";
 
-const USER_KEY: &str = "warden.user.user.key";
 const TIMEOUTABLE: &str = "warden.user.user.session";
 const CSRF: &str = "_csrf_token";
 const REFUSED: &str = "Invalid Email or password.";
@@ -89,9 +88,10 @@ fn user_in(s: &Session) -> Option<(u64, String)> {
     ))
 }
 
-fn hold_user(state: &AppState, s: &mut Session, uid: u64) {
+/// The session holding `uid` with the salt of its password now.
+fn hold_user(state: &AppState, s: Session, uid: u64) -> Session {
     let salt = state.store.session_salt(uid).unwrap_or_default();
-    s.insert(USER_KEY.into(), json!([[uid], salt]));
+    rails::with_user(s, uid, &salt)
 }
 
 /// The request's session and, if it is signed in and neither idle nor past its
@@ -181,6 +181,12 @@ fn answer(state: &AppState, sent: &Option<Session>, s: &Session, mut resp: Respo
     resp
 }
 
+/// A 422 with Rails' message, the session as it stands.
+fn unprocessable(state: &AppState, sent: &Option<Session>, s: &Session, why: &str) -> Response {
+    let resp = (StatusCode::UNPROCESSABLE_ENTITY, why.to_string()).into_response();
+    answer(state, sent, s, resp)
+}
+
 fn redirect(to: &str) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, to.to_string())]).into_response()
 }
@@ -221,12 +227,7 @@ async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     let (sent, mut s, _) = current(&state, &headers);
     let f = form(&body);
     if !csrf_ok(&s, &headers, &f) {
-        return answer(
-            &state,
-            &sent,
-            &s,
-            (StatusCode::UNPROCESSABLE_ENTITY, CSRF_FAILED).into_response(),
-        );
+        return unprocessable(&state, &sent, &s, CSRF_FAILED);
     }
     let (email, pass) = (
         f.get("user[email]").cloned().unwrap_or_default(),
@@ -244,8 +245,7 @@ async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     };
     let b = &state.behaviour;
     // Warden renews the id at sign-in; the token goes unless kept (Devise's setting).
-    let mut s = rails::renewed(s);
-    hold_user(&state, &mut s, uid);
+    let mut s = hold_user(&state, rails::renewed(s), uid);
     if b.has(Weakness::CsrfInSession) {
         s.remove(CSRF);
     }
@@ -294,12 +294,7 @@ async fn sign_out(
 ) -> Response {
     let (sent, s, _) = current(&state, &headers);
     if !csrf_ok(&s, &headers, &form(&body)) {
-        return answer(
-            &state,
-            &sent,
-            &s,
-            (StatusCode::UNPROCESSABLE_ENTITY, CSRF_FAILED).into_response(),
-        );
+        return unprocessable(&state, &sent, &s, CSRF_FAILED);
     }
     state.console.lock().remove(&session_id(&s));
     // `reset_session`: a new, empty session.
@@ -313,51 +308,28 @@ async fn sign_out(
 }
 
 async fn password(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (sent, mut s, user) = current(&state, &headers);
+    let (sent, s, user) = current(&state, &headers);
     let Some(uid) = user else {
         return answer(&state, &sent, &s, redirect(SIGN_IN));
     };
     let f = form(&body);
     if !csrf_ok(&s, &headers, &f) {
-        return answer(
-            &state,
-            &sent,
-            &s,
-            (StatusCode::UNPROCESSABLE_ENTITY, CSRF_FAILED).into_response(),
-        );
+        return unprocessable(&state, &sent, &s, CSRF_FAILED);
     }
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     let new = get("user[password]");
     if new.is_empty() || new != get("user[password_confirmation]") {
-        return answer(
-            &state,
-            &sent,
-            &s,
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Password confirmation doesn't match",
-            )
-                .into_response(),
-        );
+        return unprocessable(&state, &sent, &s, "Password confirmation doesn't match");
     }
     if state
         .store
         .change_password(uid, "", &get("user[current_password]"), &new)
         .is_err()
     {
-        return answer(
-            &state,
-            &sent,
-            &s,
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Current password is invalid",
-            )
-                .into_response(),
-        );
+        return unprocessable(&state, &sent, &s, "Current password is invalid");
     }
     // `bypass_sign_in` stores the user again with the new salt: this cookie is re-issued,
     // and every older one (this session's included) holds the old salt.
-    hold_user(&state, &mut s, uid);
+    let s = hold_user(&state, s, uid);
     answer(&state, &sent, &s, redirect(HOME))
 }

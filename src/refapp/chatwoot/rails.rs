@@ -90,12 +90,15 @@ pub fn set_cookie(b: &Behaviour, s: &Session) -> String {
     )
 }
 
+/// Where Warden keeps the signed-in user in the session.
+pub const USER_KEY: &str = "warden.user.user.key";
+
+/// A fixed `authenticatable_salt`, for sessions whose salt nothing compares.
+pub const FIXED_SALT: &str = "$2a$11$sessiondrillreferencesalt0";
+
 /// Warden's serialized user: `[[id], "<first 29 characters of the bcrypt hash>"]`.
-pub fn with_user(mut s: Session, user_id: u64) -> Session {
-    s.insert(
-        "warden.user.user.key".into(),
-        json!([[user_id], "$2a$11$sessiondrillreferencesalt0"]),
-    );
+pub fn with_user(mut s: Session, user_id: u64, salt: &str) -> Session {
+    s.insert(USER_KEY.into(), json!([[user_id], salt]));
     s
 }
 

@@ -197,7 +197,7 @@ pub async fn sign_in(
         session = rails::renewed(session);
     }
     if b.session_holds_user {
-        session = rails::with_user(session, user.id);
+        session = rails::with_user(session, user.id, rails::FIXED_SALT);
     }
     cookies.push(rails::set_cookie(b, &session));
     cookies.extend(rails::user_cookies(b, user.id));

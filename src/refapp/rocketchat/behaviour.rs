@@ -164,9 +164,6 @@ impl Behaviour {
             b.weaken(*w, &o.host);
         }
         b.weaknesses = o.weaknesses.clone();
-        if b.has(Weakness::SessionCap) {
-            b.max_login_tokens = 1;
-        }
         b
     }
 
@@ -210,6 +207,7 @@ impl Behaviour {
                     p.forever = true;
                 }
             }
+            SessionCap => self.max_login_tokens = 1,
             // Chatwoot's own; `refapp::start` refuses them for Rocket.Chat.
             KnownSecretKeyBase | LegacyRailsCookie | ApiTokenSurvives | PubsubSurvives
             | NoSessionRenewal | CsrfInSession | SlidingSession => {}
@@ -221,7 +219,6 @@ impl Behaviour {
             | PlantedTokenAlsoValid
             | AnonymousSessionCookie
             | AdoptsIssuedId
-            | SessionCap
             | LogoutSignsInAgain
             | RefusesEveryReplay
             | RealtimeSilent => {}
