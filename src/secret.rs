@@ -124,6 +124,35 @@ impl Masker {
         }
     }
 
+    /// Registers the values a JSON answer holds under secret-looking names (`token`,
+    /// `secret`, `password`, `key`, `session`, any case, anywhere in the name): an answer
+    /// may hand out a credential nobody registered yet, such as a token rotated by the
+    /// request itself.
+    pub fn register_json_secrets(&self, body: &str) {
+        fn walk(m: &Masker, v: &serde_json::Value, secret: bool) {
+            match v {
+                serde_json::Value::String(s) if secret => m.register_str(s),
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(m, x, secret)),
+                serde_json::Value::Object(o) => {
+                    for (k, x) in o {
+                        let k = k.to_ascii_lowercase();
+                        let named = ["token", "secret", "password", "key", "session"]
+                            .iter()
+                            .any(|w| k.contains(w));
+                        walk(m, x, secret || named);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let body = body.trim_start();
+        if (body.starts_with('{') || body.starts_with('['))
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(body)
+        {
+            walk(self, &v, false);
+        }
+    }
+
     /// Replaces every known secret, and its percent-encoded form, in `text`.
     pub fn scrub(&self, text: &str) -> String {
         let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
@@ -172,6 +201,14 @@ mod tests {
     #[test]
     fn equal_values_mask_equal_and_different_values_differ() {
         assert_eq!(mask("token-aaaaaaaaaaaa"), mask("token-aaaaaaaaaaaa"));
+        let m = Masker::new();
+        m.register_json_secrets(r#"{"data": {"access_token": "abcdefghijkl", "name": "Alice Example"}, "tokens": [{"v": "mnopqrstuvwx"}]}"#);
+        let out = m.scrub("abcdefghijkl mnopqrstuvwx Alice Example");
+        assert!(
+            !out.contains("abcdefghijkl") && !out.contains("mnopqrstuvwx"),
+            "{out}"
+        );
+        assert!(out.contains("Alice Example"), "{out}");
         assert_ne!(mask("token-aaaaaaaaaaaa"), mask("token-aaaaaaaaaaab"));
     }
 

@@ -418,6 +418,8 @@ const AS_SHIPPED_NOT_APPLICABLE: &[(AppId, &str)] = &[
     (AppId::Chatwoot, "session-renewed"),
     // Rocket.Chat issues no session before sign-in.
     (AppId::RocketChat, "issued-id-replaced"),
+    // Chatwoot 4.9.1 offers no "sign out other sessions".
+    (AppId::Chatwoot, "end-other-sessions"),
 ];
 
 /// As shipped, each application has exactly the findings its README section lists, and

@@ -19,7 +19,7 @@ use url::Url;
 
 use crate::browser::BrowserSession;
 use crate::config::TargetConfig;
-use crate::model::{Credential, Observation};
+use crate::model::{ChangeAttempt, Credential, Observation};
 use crate::probe::{Http, ProbeError, Reply};
 use crate::secret::{Masker, Secret};
 
@@ -296,6 +296,14 @@ pub trait Adapter: Send + Sync {
 
     fn sign_out_api<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, String>;
 
+    /// Signs out every other session of the account using `cred`, keeping `cred`'s; the
+    /// evidence of the exchange, or `None` if the application offers no such request.
+    fn sign_out_others<'a>(
+        &'a self,
+        t: &'a Target,
+        cred: &'a Credential,
+    ) -> Fut<'a, Option<String>>;
+
     /// Changes the password using `cred`; the evidence of the exchange.
     fn change_password<'a>(
         &'a self,
@@ -304,6 +312,17 @@ pub trait Adapter: Send + Sync {
         current: &'a Secret,
         new: &'a Secret,
     ) -> Fut<'a, String>;
+
+    /// Sends every request that changes the password with `wrong` as the current password
+    /// (or none, where a request carries none), until one is accepted; `None` if the
+    /// application has no password change.
+    fn change_password_wrongly<'a>(
+        &'a self,
+        t: &'a Target,
+        cred: &'a Credential,
+        wrong: &'a Secret,
+        new: &'a Secret,
+    ) -> Fut<'a, Option<Vec<ChangeAttempt>>>;
 
     /// Opens a fresh realtime connection and authenticates it with `cred`. Refused: only
     /// the channel's documented refusal (Rocket.Chat: the DDP errors for a removed or

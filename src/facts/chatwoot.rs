@@ -13,6 +13,13 @@ pub const SIGN_OUT: &str = "/auth/sign_out";
 pub const VALIDATE_TOKEN: &str = "/auth/validate_token";
 /// `GET` returns the user; `PUT` with `profile.current_password` changes the password.
 pub const PROFILE: &str = "/api/v1/profile";
+/// devise_token_auth's registrations#update, mounted by `mount_devise_token_auth_for`
+/// (config/routes.rb) because User is `:registerable` (app/models/user.rb). With
+/// `check_current_password_before_update` unset (false), `resource_update_method` picks
+/// `update_attributes` unless `current_password` is sent: a password (or e-mail) change
+/// needs no current password (devise_token_auth registrations_controller.rb). Read from
+/// the code; not tried against a running 4.9.1.
+pub const ACCOUNT_UPDATE: &str = "/auth";
 /// `GET /api`: version and service health, unauthenticated.
 pub const API_INFO: &str = "/api";
 /// ActionCable, the dashboard's `createConsumer()` default.

@@ -15,6 +15,10 @@ pub const ME: &str = "/api/v1/me";
 pub const LOGOUT: &str = "/api/v1/logout";
 pub const UPDATE_OWN_BASIC_INFO: &str = "/api/v1/users.updateOwnBasicInfo";
 pub const REMOVE_OTHER_TOKENS: &str = "/api/v1/users.removeOtherTokens";
+/// The account page's "Logout from other logged in locations" (AccountProfilePage.tsx):
+/// keeps the caller's `X-Auth-Token`, removes every other non-PAT login token
+/// (`Users.removeNonPATLoginTokensExcept`, apps/meteor/app/api/server/v1/users.ts).
+pub const LOGOUT_OTHER_CLIENTS: &str = "/api/v1/users.logoutOtherClients";
 pub const USERS_LOGOUT: &str = "/api/v1/users.logout";
 /// The web client posts its DDP `login` message here (setting `API_Use_REST_For_DDP_Calls`, default true).
 pub const METHOD_CALL_ANON_LOGIN: &str = "/api/v1/method.callAnon/login";

@@ -464,3 +464,15 @@ mod tests {
         assert!(d.contains("HttpOnly") && d.contains("SameSite unset"));
     }
 }
+
+/// One request that would change the account's password, sent without the right current
+/// password: whether the application accepted it, and its masked answer.
+#[derive(Clone, Debug)]
+pub struct ChangeAttempt {
+    /// `METHOD path`.
+    pub request: String,
+    /// Whether the request carried a current password at all (a wrong one) or none.
+    pub carried_current: bool,
+    pub accepted: bool,
+    pub evidence: String,
+}

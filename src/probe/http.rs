@@ -75,17 +75,19 @@ impl Reply {
 
     /// `POST /api/v1/login → 401 {"success":false,…}` with secrets scrubbed and the body cut short.
     pub fn summary(&self, masker: &Masker) -> String {
-        let mut body: String = self.body.chars().take(240).collect();
-        if self.body.chars().count() > 240 {
-            body.push('…');
+        // Scrubbed whole, then cut: a cut through a secret would leave its start unmasked.
+        masker.register_json_secrets(&self.body);
+        let body = masker.scrub(&self.body.replace('\n', " "));
+        let mut short: String = body.chars().take(240).collect();
+        if body.chars().count() > 240 {
+            short.push('…');
         }
-        let body = body.replace('\n', " ");
         masker.scrub(&format!(
             "{} {} → {} {}",
             self.method,
             self.url.path(),
             self.status,
-            body.trim()
+            short.trim()
         ))
     }
 }

@@ -8,10 +8,9 @@ use regex::Regex;
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, COOKIE};
 
-use super::schema::{Csrf, Matcher, Profile, Request};
+use super::schema::{Csrf, Matcher, PasswordChange, Profile, Request};
 use crate::jar::LiveJar;
-use crate::model::Acceptance;
-use crate::model::Credential;
+use crate::model::{Acceptance, ChangeAttempt, Credential};
 use crate::probe::{Http, Reply};
 use crate::secret::Secret;
 
@@ -665,14 +664,14 @@ impl ProfileClient<'_> {
     }
 
     /// A request made inside the session as the user (sign-out, password change): the CSRF
-    /// read and the request itself go through the session's live jar. Its masked answer.
-    async fn inside(
+    /// read and the request itself go through the session's live jar. Whether the answer
+    /// is the request's `success`, and the masked answer.
+    async fn answer_inside(
         &self,
         cred: &Credential,
-        what: &str,
         request: &Request,
         fill: &dyn Fn(&str) -> String,
-    ) -> anyhow::Result<String> {
+    ) -> anyhow::Result<(bool, String)> {
         let jar = &cred.jar;
         let token = match &request.csrf {
             Some(c) => Some(self.csrf(c, jar, Some(cred)).await?),
@@ -696,10 +695,21 @@ impl ProfileClient<'_> {
         };
         let r = self.http.send(req).await?;
         self.absorb(jar, &r);
-        if !request.success.matches(&r) {
-            anyhow::bail!("{what} failed: {}", self.masked(&r));
+        Ok((request.success.matches(&r), self.masked(&r)))
+    }
+
+    /// [`Self::answer_inside`], failing unless the answer is the request's `success`.
+    async fn inside(
+        &self,
+        cred: &Credential,
+        what: &str,
+        request: &Request,
+        fill: &dyn Fn(&str) -> String,
+    ) -> anyhow::Result<String> {
+        match self.answer_inside(cred, request, fill).await? {
+            (true, answer) => Ok(answer),
+            (false, answer) => anyhow::bail!("{what} failed: {answer}"),
         }
-        Ok(self.masked(&r))
     }
 
     /// Signs out without the browser, if the profile has a sign-out request.
@@ -712,19 +722,20 @@ impl ProfileClient<'_> {
         else {
             return Ok(None);
         };
-        let as_json = r.json.is_some();
-        let fill = |v: &str| {
-            let token = cred.token.expose();
-            v.replace(
-                "{token}",
-                &if as_json {
-                    json_quote(token)
-                } else {
-                    token.to_string()
-                },
-            )
-        };
+        let fill = |v: &str| fill_token(v, cred, r.json.is_some());
         self.inside(cred, "sign-out", r, &fill).await.map(Some)
+    }
+
+    /// Signs out every other session of the account, if the profile can.
+    pub async fn sign_out_others(&self, cred: &Credential) -> anyhow::Result<Option<String>> {
+        let Some(o) = &self.profile.sign_out_others else {
+            return Ok(None);
+        };
+        let r = &o.request;
+        let fill = |v: &str| fill_token(v, cred, r.json.is_some());
+        self.inside(cred, "sign-out of the other sessions", r, &fill)
+            .await
+            .map(Some)
     }
 
     /// Changes the password inside the session, if the profile can.
@@ -737,22 +748,79 @@ impl ProfileClient<'_> {
         let Some(p) = &self.profile.password_change else {
             return Ok(None);
         };
+        let fill = self.password_fill(p, old, new);
+        self.inside(cred, "password change", p, &fill)
+            .await
+            .map(Some)
+    }
+
+    /// Sends every request the profile knows that changes the password (`[password_change]`,
+    /// then `[[password_change_also]]`) with `wrong` as the current password (or none, where
+    /// a request carries none), until one is accepted; `None` without a password change.
+    pub async fn change_password_wrongly(
+        &self,
+        cred: &Credential,
+        wrong: &Secret,
+        new: &Secret,
+    ) -> anyhow::Result<Option<Vec<ChangeAttempt>>> {
+        let Some(main) = &self.profile.password_change else {
+            return Ok(None);
+        };
+        let mut attempts = Vec::new();
+        for p in std::iter::once(main).chain(&self.profile.password_change_also) {
+            let fill = self.password_fill(p, wrong, new);
+            let carried_current = p
+                .json
+                .iter()
+                .chain(p.form.values())
+                .any(|v| v.contains("{old}"));
+            let (accepted, evidence) = self.answer_inside(cred, p, &fill).await?;
+            attempts.push(ChangeAttempt {
+                request: format!("{} {}", p.method.to_uppercase(), p.path),
+                carried_current,
+                accepted,
+                evidence,
+            });
+            if accepted {
+                break;
+            }
+        }
+        Ok(Some(attempts))
+    }
+
+    /// Fills a password change's `{old}` (through the profile's password proof) and `{new}`.
+    fn password_fill<'a>(
+        &self,
+        p: &PasswordChange,
+        old: &Secret,
+        new: &'a Secret,
+    ) -> impl Fn(&str) -> String + 'a {
         self.http.masker.register(new);
         let old = super::proof::password_proof(self.profile.plugins.password_proof.as_deref(), old);
         self.http.masker.register(&old);
         let as_json = p.json.is_some();
-        let q = |v: &Secret| {
+        let q = move |v: &Secret| {
             if as_json {
                 json_quote(v.expose())
             } else {
                 v.expose().to_string()
             }
         };
-        let fill = |v: &str| v.replace("{old}", &q(&old)).replace("{new}", &q(new));
-        self.inside(cred, "password change", p, &fill)
-            .await
-            .map(Some)
+        move |v: &str| v.replace("{old}", &q(&old)).replace("{new}", &q(new))
     }
+}
+
+/// `v` with `{token}` filled in, quoted for a JSON template.
+fn fill_token(v: &str, cred: &Credential, as_json: bool) -> String {
+    let token = cred.token.expose();
+    v.replace(
+        "{token}",
+        &if as_json {
+            json_quote(token)
+        } else {
+            token.to_string()
+        },
+    )
 }
 
 #[cfg(test)]

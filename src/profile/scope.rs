@@ -47,6 +47,12 @@ pub fn lacks(profile: &Profile, phrase: &str) -> Option<String> {
             "password change (`[password_change]`)",
         );
     }
+    if phrase.contains("sign out the other sessions") {
+        return has(
+            profile.sign_out_others.is_some(),
+            "sign-out of the other sessions (`[sign_out_others]`)",
+        );
+    }
     if phrase.contains("sign out through the user interface") {
         return has(
             profile.sign_out.as_ref().is_some_and(|s| !s.ui.is_empty()),

@@ -72,6 +72,11 @@ macro_rules! weaknesses {
 weaknesses! {
     LogoutKeepsToken = "logout-keeps-token": "signing out leaves the token valid on the server",
     PasswordChangeKeepsSessions = "password-change-keeps-sessions": "a password change leaves other sessions valid",
+    PasswordChangeWithoutCurrent = "password-change-without-current": "a password change is accepted whatever current password it carries, or none",
+    NoSessionLimit = "no-session-limit": "an account keeps every session it signs in: no cap on sessions per account",
+    EndOthersKeepsSessions = "end-others-keeps-sessions": "signing out the other sessions answers success but leaves their tokens valid",
+    EndOthersKeepsRealtime = "end-others-keeps-realtime": "signing out the other sessions removes their tokens but leaves their open realtime connections open (Rocket.Chat #20627)",
+    EndOthersKillsCurrent = "end-others-kills-current": "signing out the other sessions also ends the session that asked for it",
     NoRotationAtLogin = "no-rotation-at-login": "signing in again returns the same token",
     AdoptsPlantedToken = "adopts-planted-token": "a session token sent with the sign-in request is adopted",
     NoHttpOnly = "no-httponly": "the session cookie lacks HttpOnly",
@@ -189,6 +194,9 @@ impl Weakness {
                     | SessionCap
                     | ShortIdleTimeout
                     | LogoutSignsInAgain
+                    | EndOthersKeepsSessions
+                    | EndOthersKeepsRealtime
+                    | EndOthersKillsCurrent
             ),
             AppId::RocketChat => !matches!(
                 self,

@@ -37,6 +37,9 @@ pub mod budget;
 pub mod context;
 pub mod cookies;
 pub mod expiry;
+pub mod limit;
+pub mod limited;
+pub mod others;
 pub mod password;
 pub mod regeneration;
 pub mod server_side;
@@ -143,6 +146,8 @@ pub static STEPS: LazyLock<Vec<&'static StepDef>> = LazyLock::new(|| {
         cookies::STEPS,
         regeneration::STEPS,
         password::STEPS,
+        others::STEPS,
+        limit::STEPS,
         expiry::STEPS,
         transport::STEPS,
         server_side::STEPS,

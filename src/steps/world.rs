@@ -111,6 +111,11 @@ pub struct World {
     /// The session id the login page issued before sign-in, once judged replaced.
     pub issued: Option<Secret>,
     pub restore_id: Option<u64>,
+    /// What signing in past the account's session limit did.
+    pub limit: Option<super::limited::LimitOutcome>,
+    /// Password changes sent with a wrong or no current password: the session that sent
+    /// them, the new password they carried, and the answers.
+    pub wrong_changes: Option<(String, Secret, Vec<crate::model::ChangeAttempt>)>,
     pub evidence: Vec<String>,
     /// Lines reported while a step could only borrow the world (throttle waits).
     reported: std::cell::RefCell<Vec<String>>,

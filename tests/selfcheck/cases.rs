@@ -49,6 +49,14 @@ const TOKENS_BELOW_64: &str =
 const REGENERATION: &str = "@regeneration and not @check-issued-id-replaced";
 const ISSUED: &str = "issued-id-replaced";
 
+/// Checks an application does not offer: NOT APPLICABLE by design, which the as-shipped run
+/// of `tests/output.rs` and the hardened run of `tests/grid.rs` require. Their lines need no
+/// weakness here, and no mirror judges them.
+pub const NOT_OFFERED: &[(AppId, &str)] = &[
+    // Chatwoot 4.9.1 has no "sign out other sessions" (profiles/chatwoot.toml).
+    (AppId::Chatwoot, "end-other-sessions"),
+];
+
 /// Weaknesses both reference targets have.
 pub const SHARED: &[Case] = &[
     Case {
@@ -231,7 +239,8 @@ pub const SHARED: &[Case] = &[
     },
     Case {
         weakness: "realtime-outlives-session",
-        tags: "@logout or @idle or @password",
+        // Chatwoot offers no sign-out of the other sessions (NOT_OFFERED).
+        tags: "@logout or @idle or @password or (@others and @rocketchat)",
         fails: &[
             e(
                 "logout-ui",
@@ -253,6 +262,11 @@ pub const SHARED: &[Case] = &[
                 "resuming the second session over the realtime channel is rejected",
                 REALTIME_STILL,
             ),
+            e(
+                "end-other-sessions",
+                "resuming the second session over the realtime channel is rejected",
+                REALTIME_STILL,
+            ),
         ],
     },
     Case {
@@ -262,6 +276,24 @@ pub const SHARED: &[Case] = &[
             "password-change",
             "the realtime connection of the second session is closed",
             "the realtime connection of the second session is still open * later: it keeps receiving events",
+        )],
+    },
+    Case {
+        weakness: "no-session-limit",
+        tags: "@check-session-limit",
+        fails: &[e(
+            "session-limit",
+            "the account never held more sessions than its limit",
+            "* sessions signed in one after another are accepted at once (the first still is): the declared limit of * sessions per account is not enforced [ASVS 5.0 7.1.2]",
+        )],
+    },
+    Case {
+        weakness: "password-change-without-current",
+        tags: "@check-password-change-needs-current",
+        fails: &[e(
+            "password-change-needs-current",
+            "the password change was refused and the password still signs in",
+            "* changed the password with a wrong current password: * [ASVS 5.0 6.2.3]",
         )],
     },
     Case {
@@ -486,6 +518,33 @@ pub const CONSOLE: &[Case] = &[
 ];
 
 pub const ROCKETCHAT_ONLY: &[Case] = &[
+    Case {
+        weakness: "end-others-keeps-sessions",
+        tags: "@others",
+        fails: &[e(
+            "end-other-sessions",
+            "the second session is rejected by the API",
+            STILL_ACCEPTED,
+        )],
+    },
+    Case {
+        weakness: "end-others-keeps-realtime",
+        tags: "@others",
+        fails: &[e(
+            "end-other-sessions",
+            "the realtime connection of the second session is closed",
+            "the realtime connection of the second session is still open * later: it keeps receiving events",
+        )],
+    },
+    Case {
+        weakness: "end-others-kills-current",
+        tags: "@others",
+        fails: &[e(
+            "end-other-sessions",
+            "the browser session is accepted by the API",
+            "the browser session is rejected by the API after signing out the other sessions: *",
+        )],
+    },
     // A session cookie for every visitor, as PHP and Rails give: nothing may fail. A
     // cookie named like the session is not a session unless the application accepts it.
     Case {

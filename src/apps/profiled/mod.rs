@@ -18,7 +18,7 @@ use crate::apps::{
     Acceptance, Adapter, ApiSignIn, AppId, Fut, RealtimeLink, Target, UiSignIn, strong_password,
 };
 use crate::browser::BrowserSession;
-use crate::model::{Credential, Observation};
+use crate::model::{ChangeAttempt, Credential, Observation};
 use crate::probe::Reply;
 use crate::profile::client::{ProfileClient, SignedIn, json_at, same_cookie};
 use crate::profile::schema::Profile;
@@ -457,6 +457,28 @@ impl Adapter for ProfileAdapter {
                 .await?
                 .ok_or_else(|| self.none("sign-out request (`sign_out.request`)"))
         })
+    }
+
+    fn change_password_wrongly<'a>(
+        &'a self,
+        t: &'a Target,
+        cred: &'a Credential,
+        wrong: &'a Secret,
+        new: &'a Secret,
+    ) -> Fut<'a, Option<Vec<ChangeAttempt>>> {
+        Box::pin(async move {
+            self.client(t)
+                .change_password_wrongly(cred, wrong, new)
+                .await
+        })
+    }
+
+    fn sign_out_others<'a>(
+        &'a self,
+        t: &'a Target,
+        cred: &'a Credential,
+    ) -> Fut<'a, Option<String>> {
+        Box::pin(async move { self.client(t).sign_out_others(cred).await })
     }
 
     fn change_password<'a>(

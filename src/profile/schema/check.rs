@@ -216,20 +216,35 @@ impl Profile {
                 "",
             )?;
             if let Some(r) = &out.request {
-                v.method("sign_out.request.method", &r.method)?;
-                v.path("sign_out.request.path", &r.path)?;
-                if let Some(j) = &r.json {
-                    v.require(
-                        r.form.is_empty(),
-                        "sign_out.request",
-                        "`form` or `json`, not both",
-                        "",
-                    )?;
-                    v.json_template("sign_out.request.json", j, &["token"])?;
-                }
-                v.csrf("sign_out.request.csrf", r.csrf.as_ref())?;
-                v.matcher("sign_out.request.success", &r.success)?;
+                v.token_request("sign_out.request", r)?;
             }
+        }
+        if let Some(o) = &self.sign_out_others {
+            v.token_request("sign_out_others.request", &o.request)?;
+        }
+        for (i, p) in self.password_change_also.iter().enumerate() {
+            let key = format!("password_change_also[{i}]");
+            v.require(
+                self.password_change.is_some(),
+                &key,
+                "a `[password_change]` beside it (it restores the password)",
+                "",
+            )?;
+            v.method(&format!("{key}.method"), &p.method)?;
+            v.path(&format!("{key}.path"), &p.path)?;
+            let body: Vec<&String> = p.json.iter().chain(p.form.values()).collect();
+            v.require(
+                body.iter().any(|x| x.contains("{new}")),
+                &key,
+                "a `json` template or `form` values with {new} ({old} is optional)",
+                "",
+            )?;
+            if let Some(j) = &p.json {
+                v.require(p.form.is_empty(), &key, "`form` or `json`, not both", "")?;
+                v.json_template(&format!("{key}.json"), j, &["old", "new"])?;
+            }
+            v.csrf(&format!("{key}.csrf"), p.csrf.as_ref())?;
+            v.matcher(&format!("{key}.success"), &p.success)?;
         }
         if let Some(p) = &self.password_change {
             v.method("password_change.method", &p.method)?;
@@ -371,6 +386,18 @@ pub(super) struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// A request made inside the session whose body may carry `{token}`.
+    fn token_request(&self, key: &str, r: &super::Request) -> Result<(), ProfileError> {
+        self.method(&format!("{key}.method"), &r.method)?;
+        self.path(&format!("{key}.path"), &r.path)?;
+        if let Some(j) = &r.json {
+            self.require(r.form.is_empty(), key, "`form` or `json`, not both", "")?;
+            self.json_template(&format!("{key}.json"), j, &["token"])?;
+        }
+        self.csrf(&format!("{key}.csrf"), r.csrf.as_ref())?;
+        self.matcher(&format!("{key}.success"), &r.success)
+    }
+
     fn invalid(&self, key: &str, expected: &str, found: &str) -> ProfileError {
         ProfileError::Invalid {
             file: self.file.to_path_buf(),

@@ -14,7 +14,7 @@ pub use plugins::{
     PAGE_PLUGINS, PASSWORD_PROOFS, Plugins, REALTIME_PLUGINS, Realtime, SERVER_SESSION_PLUGINS,
     ServerSession,
 };
-pub use requests::{PasswordChange, Request, SignOut, TokenLink, Validity};
+pub use requests::{PasswordChange, Request, SignOut, SignOutOthers, TokenLink, Validity};
 pub use sign_in::{Lockout, LoginPage, SignIn, SignedIn, Throttle, Unusable};
 
 use std::collections::BTreeMap;
@@ -52,6 +52,14 @@ pub struct Profile {
     pub sign_out: Option<SignOut>,
     #[serde(default)]
     pub password_change: Option<PasswordChange>,
+    /// Further requests that change the password (another route to the same change),
+    /// sent only with a wrong or no current password, by `password-change-needs-current`.
+    #[serde(default)]
+    pub password_change_also: Vec<PasswordChange>,
+    /// "Sign out the other sessions": a request inside the session that ends every other
+    /// session of the account and keeps this one.
+    #[serde(default)]
+    pub sign_out_others: Option<SignOutOthers>,
     #[serde(default)]
     pub token_link: Option<TokenLink>,
     #[serde(default)]

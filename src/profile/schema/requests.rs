@@ -1,4 +1,5 @@
-//! `[valid]`, `[sign_out]`, `[password_change]`, `[token_link]`: requests made with a credential.
+//! `[valid]`, `[sign_out]`, `[password_change]`, `[sign_out_others]`, `[token_link]`:
+//! requests made with a credential.
 
 use std::collections::BTreeMap;
 
@@ -43,6 +44,13 @@ pub struct Request {
 /// The password change: a request inside the session whose `form` or `json` has `{old}`
 /// and `{new}`.
 pub type PasswordChange = Request;
+
+/// Signing out every other session of the account, keeping the caller's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignOutOthers {
+    pub request: Request,
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -41,6 +41,9 @@ pub struct Behaviour {
     /// Hardened: each session has its own pubsub token, ending with the session.
     pub per_session_pubsub: bool,
     pub pubsub_rotates_on_password_change: bool,
+    /// devise_token_auth's `check_current_password_before_update = :password`: `PUT /auth`
+    /// changes a password only with the right `current_password` (unset as shipped).
+    pub account_update_checks_current: bool,
     pub api_token_rotates: bool,
     /// Hardened: the server closes a cable connection whose session ended.
     pub close_sockets_on_revoke: bool,
@@ -104,6 +107,7 @@ impl Behaviour {
                 adopt_planted: false,
                 per_session_pubsub: false,
                 pubsub_rotates_on_password_change: true,
+                account_update_checks_current: false,
                 api_token_rotates: false,
                 close_sockets_on_revoke: false,
                 renew_session_at_sign_in: false,
@@ -137,6 +141,7 @@ impl Behaviour {
                 adopt_planted: false,
                 per_session_pubsub: true,
                 pubsub_rotates_on_password_change: true,
+                account_update_checks_current: true,
                 api_token_rotates: true,
                 close_sockets_on_revoke: true,
                 renew_session_at_sign_in: true,
@@ -172,6 +177,7 @@ impl Behaviour {
         match w {
             LogoutKeepsToken => self.sign_out_removes_token = false,
             PasswordChangeKeepsSessions => self.on_password_change = OnPasswordChange::KeepAll,
+            PasswordChangeWithoutCurrent => self.account_update_checks_current = false,
             NoRotationAtLogin => self.rotate_at_sign_in = false,
             AdoptsPlantedToken => self.adopt_planted = true,
             TokenInWebStorage => self.web_storage = true,
@@ -199,7 +205,10 @@ impl Behaviour {
             | AdoptsIssuedId
             | SessionCap
             | ShortIdleTimeout
-            | LogoutSignsInAgain => {}
+            | LogoutSignsInAgain
+            | EndOthersKeepsSessions
+            | EndOthersKeepsRealtime
+            | EndOthersKillsCurrent => {}
             NoLoginThrottle => {
                 self.lockable = None;
                 self.throttle = false;
@@ -218,6 +227,7 @@ impl Behaviour {
             }
             // Checked where they act (handlers and store).
             RealtimeOutlivesSession
+            | NoSessionLimit
             | SilentLoginError
             | PlantedTokenAlsoValid
             | RefusesEveryReplay

@@ -323,7 +323,7 @@ async fn password(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     }
     if state
         .store
-        .change_password(uid, "", &get("user[current_password]"), &new)
+        .change_password(uid, "", Some(&get("user[current_password]")), &new)
         .is_err()
     {
         return unprocessable(&state, &sent, &s, "Current password is invalid");

@@ -102,7 +102,7 @@ pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
 }
 
 fn app(state: AppState) -> Router {
-    use axum::routing::{delete, post};
+    use axum::routing::{delete, post, put};
     Router::new()
         .route(facts::API_INFO, get(rest::api_info))
         .route(
@@ -112,6 +112,7 @@ fn app(state: AppState) -> Router {
         .route(facts::SIGN_OUT, delete(rest::sign_out))
         .route(facts::VALIDATE_TOKEN, get(rest::validate_token))
         .route(facts::PROFILE, get(rest::profile).put(rest::update_profile))
+        .route(facts::ACCOUNT_UPDATE, put(rest::account_update))
         .route(facts::CABLE, get(cable::upgrade))
         .merge(console::routes())
         .fallback(page)

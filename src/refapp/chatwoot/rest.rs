@@ -333,7 +333,7 @@ pub async fn update_profile(
     }
     match state
         .store
-        .change_password(a.user.id, &a.client, &current, &new)
+        .change_password(a.user.id, &a.client, Some(&current), &new)
     {
         Err(super::store::WrongCurrentPassword) => reply(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -346,6 +346,69 @@ pub async fn update_profile(
                 .unwrap_or_else(|| a.user.clone());
             let mut resp = reply(StatusCode::OK, user_json(&user, &user.pubsub_token));
             // No auth headers when the caller's own token was among those removed.
+            if survived {
+                echo(&mut resp, &a);
+            }
+            resp
+        }
+    }
+}
+
+/// `PUT /auth`, devise_token_auth's registrations#update: the account's own update. A new
+/// password needs `current_password` only when it is sent, unless the deployment set
+/// `check_current_password_before_update` (hardened); then a missing one is "blank".
+pub async fn account_update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(a) = authenticate(&state, &headers) else {
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"errors": [facts::MSG_AUTHENTICATE_ERROR]}),
+        );
+    };
+    let obj = crate::refapp::serve::body_object(&headers, &body);
+    let field = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
+    let Some(new) = field("password") else {
+        return reply(
+            StatusCode::OK,
+            json!({"status": "success", "data": user_json(&a.user, &a.pubsub)}),
+        );
+    };
+    let invalid = |what: &str| {
+        reply(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"status": "error", "errors": {"current_password": [what],
+                   "full_messages": [format!("Current password {what}")]}}),
+        )
+    };
+    if field("password_confirmation").as_deref() != Some(new.as_str()) {
+        return reply(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"status": "error", "errors": {"password_confirmation": ["doesn't match Password"],
+                   "full_messages": ["Password confirmation doesn't match Password"]}}),
+        );
+    }
+    let current = field("current_password");
+    let checks = state.behaviour.account_update_checks_current;
+    if checks && current.as_deref().unwrap_or_default().is_empty() {
+        return invalid("can't be blank");
+    }
+    match state
+        .store
+        .change_password(a.user.id, &a.client, current.as_deref(), &new)
+    {
+        Err(super::store::WrongCurrentPassword) => invalid("is invalid"),
+        Ok(survived) => {
+            let user = state
+                .store
+                .user(a.user.id)
+                .unwrap_or_else(|| a.user.clone());
+            let mut resp = reply(
+                StatusCode::OK,
+                json!({"status": "success", "data": user_json(&user, &user.pubsub_token)}),
+            );
             if survived {
                 echo(&mut resp, &a);
             }

@@ -250,7 +250,12 @@ impl Store {
         });
         // clean_old_tokens: past max_number_of_devices the earliest expiry goes.
         user.tokens.sort_by_key(|t| t.expiry);
-        let excess = user.tokens.len().saturating_sub(facts::MAX_DEVICES);
+        let cap = if self.behaviour.has(Weakness::NoSessionLimit) {
+            usize::MAX
+        } else {
+            facts::MAX_DEVICES
+        };
+        let excess = user.tokens.len().saturating_sub(cap);
         let dropped: Vec<Token> = user.tokens.drain(..excess).collect();
         if !self.behaviour.rotate_at_sign_in {
             user.last_pair = Some(pair);
@@ -327,12 +332,14 @@ impl Store {
         self.revoke(gone);
     }
 
-    /// `PUT /api/v1/profile` with a password. Returns whether the caller's token survived.
+    /// A password change (`PUT /api/v1/profile`, `PUT /auth`); `current` is checked when
+    /// given (not under `password-change-without-current`). Returns whether the caller's
+    /// token survived.
     pub fn change_password(
         &self,
         user_id: u64,
         caller: &str,
-        current: &str,
+        current: Option<&str>,
         new: &str,
     ) -> Result<bool, WrongCurrentPassword> {
         let (gone, survived) = {
@@ -341,7 +348,10 @@ impl Store {
                 .iter_mut()
                 .find(|u| u.id == user_id)
                 .ok_or(WrongCurrentPassword)?;
-            if u.password != hash(current) {
+            if let Some(current) = current
+                && !self.behaviour.has(Weakness::PasswordChangeWithoutCurrent)
+                && u.password != hash(current)
+            {
                 return Err(WrongCurrentPassword);
             }
             u.password = hash(new);

@@ -208,12 +208,17 @@ impl Behaviour {
                 }
             }
             SessionCap => self.max_login_tokens = 1,
+            NoSessionLimit => self.max_login_tokens = usize::MAX,
             // Chatwoot's own; `refapp::start` refuses them for Rocket.Chat.
             KnownSecretKeyBase | LegacyRailsCookie | ApiTokenSurvives | PubsubSurvives
             | NoSessionRenewal | CsrfInSession | SlidingSession => {}
             // Checked where they act (handlers and store).
             RealtimeOutlivesSession
             | RealtimeKeepsConnections
+            | PasswordChangeWithoutCurrent
+            | EndOthersKeepsSessions
+            | EndOthersKeepsRealtime
+            | EndOthersKillsCurrent
             | LoginStoresNothing
             | SilentLoginError
             | PlantedTokenAlsoValid

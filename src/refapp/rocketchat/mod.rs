@@ -84,6 +84,10 @@ fn app(state: AppState) -> Router {
             post(rest::update_own_basic_info),
         )
         .route(facts::REMOVE_OTHER_TOKENS, post(rest::remove_other_tokens))
+        .route(
+            facts::LOGOUT_OTHER_CLIENTS,
+            post(rest::logout_other_clients),
+        )
         .route(facts::USERS_LOGOUT, post(rest::users_logout))
         .route(facts::METHOD_CALL_ANON_LOGIN, post(rest::call_anon_login))
         .route(facts::INFO, get(rest::info))

@@ -313,6 +313,28 @@ pub async fn remove_other_tokens(State(state): State<AppState>, headers: HeaderM
     reply(StatusCode::OK, json!({"success": true}))
 }
 
+/// `POST /api/v1/users.logoutOtherClients`: keeps the caller's token and answers it with
+/// its expiry (Rocket.Chat computes `when + Accounts_LoginExpiration * 1000` ms, days
+/// read as seconds; the stand-in answers the same arithmetic).
+pub async fn logout_other_clients(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some((user, token)) = authenticate(&state, &headers) else {
+        return not_logged_in();
+    };
+    let Some(when) = state.store.logout_other_clients(&user.id, &token) else {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"success": false, "error": "Invalid user id [error-invalid-user-id]",
+                   "errorType": "error-invalid-user-id"}),
+        );
+    };
+    let days = state.behaviour.max_lifetime.as_secs_f64() / 86_400.0;
+    let expires = when + chrono::Duration::milliseconds((days * 1000.0) as i64);
+    reply(
+        StatusCode::OK,
+        json!({"token": token, "tokenExpires": expires.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "success": true}),
+    )
+}
+
 /// `POST /api/v1/users.logout`: unsets all tokens of the caller (another user needs a permission).
 pub async fn users_logout(
     State(state): State<AppState>,

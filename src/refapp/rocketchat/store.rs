@@ -394,6 +394,31 @@ impl Store {
         self.notify(gone);
     }
 
+    /// `users.logoutOtherClients`: keeps `keep`'s token, removes the user's others and
+    /// closes their sockets; the caller's token's `when`, or `None` if it is gone.
+    /// Weakened, nothing ends (`end-others-keeps-sessions`), the sockets stay open
+    /// (`end-others-keeps-realtime`) or the caller's token goes too (`end-others-kills-current`).
+    pub fn logout_other_clients(&self, user_id: &str, keep: &str) -> Option<DateTime<Utc>> {
+        let keep = self.hash(keep);
+        let when = self
+            .lock()
+            .iter()
+            .find(|u| u.id == user_id)?
+            .tokens
+            .iter()
+            .find(|t| t.hashed == keep)?
+            .when;
+        if self.behaviour.has(Weakness::EndOthersKeepsSessions) {
+            return Some(when);
+        }
+        let kills_current = self.behaviour.has(Weakness::EndOthersKillsCurrent);
+        let gone = self.retain(user_id, |t| t.hashed == keep && !kills_current);
+        if !self.behaviour.has(Weakness::EndOthersKeepsRealtime) {
+            self.notify(gone);
+        }
+        Some(when)
+    }
+
     /// Removes every token of the user (`users.logout`).
     pub fn remove_all_tokens(&self, user_id: &str) {
         let gone = self.retain(user_id, |_| false);
@@ -428,9 +453,11 @@ impl Store {
                 .iter_mut()
                 .find(|u| u.id == user_id)
                 .ok_or(PasswordError::CodeInvalid)?;
-            let code = code.ok_or(PasswordError::CodeRequired)?;
-            if user.digest != code.to_ascii_lowercase() {
-                return Err(PasswordError::CodeInvalid);
+            if !self.behaviour.has(Weakness::PasswordChangeWithoutCurrent) {
+                let code = code.ok_or(PasswordError::CodeRequired)?;
+                if user.digest != code.to_ascii_lowercase() {
+                    return Err(PasswordError::CodeInvalid);
+                }
             }
             self.behaviour.ledger.record(new_password);
             let new_digest = facts::password_digest(new_password);
