@@ -93,7 +93,7 @@ fn the_suite_runs_through_a_selenium_grid() {
     assert_eq!(run.status.code(), Some(0), "through the Grid:\n{console}");
     // Hardened, every check is judged and passes; the NOT APPLICABLE ones are Rocket.Chat's
     // fixation check, since nothing is issued before its sign-in, and Chatwoot's sign-out
-    // of the other sessions, which it does not offer.
+    // of the other sessions and deactivation, which it does not offer.
     let table = verdicts::rows(&console);
     let unjudged: Vec<String> = table
         .iter()
@@ -102,7 +102,11 @@ fn the_suite_runs_through_a_selenium_grid() {
             !(r.verdict == "NOT APPLICABLE"
                 && matches!(
                     (r.app.as_str(), r.check.as_str()),
-                    ("rocketchat", "issued-id-replaced") | ("chatwoot", "end-other-sessions")
+                    ("rocketchat", "issued-id-replaced")
+                        | (
+                            "chatwoot",
+                            "end-other-sessions" | "deactivation-ends-sessions"
+                        )
                 ))
         })
         .map(|r| format!("{} {} {}", r.verdict, r.app, r.check))

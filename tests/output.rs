@@ -60,6 +60,14 @@ fn env_for(t: &TargetConfig) -> Vec<(String, String)> {
         ),
         (format!("SESSIONDRILL_{up}_EXPIRY_SLACK"), "1s".into()),
     ];
+    // The stand-in's administrator, as a user names a second account for deactivation.
+    if let Some(a) = &t.admin {
+        v.push((format!("SESSIONDRILL_{up}_ADMIN_{login}"), a.login.clone()));
+        v.push((
+            format!("SESSIONDRILL_{up}_ADMIN_PASSWORD"),
+            a.password.expose().to_string(),
+        ));
+    }
     if let Some((n, period)) = t.hardening.lockout {
         v.push((
             format!("SESSIONDRILL_{up}_LOCKOUT"),
@@ -418,8 +426,9 @@ const AS_SHIPPED_NOT_APPLICABLE: &[(AppId, &str)] = &[
     (AppId::Chatwoot, "session-renewed"),
     // Rocket.Chat issues no session before sign-in.
     (AppId::RocketChat, "issued-id-replaced"),
-    // Chatwoot 4.9.1 offers no "sign out other sessions".
+    // Chatwoot 4.9.1 offers no "sign out other sessions" and no deactivation of a user.
     (AppId::Chatwoot, "end-other-sessions"),
+    (AppId::Chatwoot, "deactivation-ends-sessions"),
 ];
 
 /// As shipped, each application has exactly the findings its README section lists, and

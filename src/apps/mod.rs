@@ -165,6 +165,9 @@ pub struct Target {
 impl Target {
     pub fn new(config: TargetConfig, masker: Masker) -> Result<Self, ProbeError> {
         masker.register(&config.account.password);
+        if let Some(a) = &config.admin {
+            masker.register(&a.password);
+        }
         if let Some(k) = &config.secret_key_base {
             masker.register(k);
         }
@@ -295,6 +298,22 @@ pub trait Adapter: Send + Sync {
     }
 
     fn sign_out_api<'a>(&'a self, t: &'a Target, cred: &'a Credential) -> Fut<'a, String>;
+
+    /// Whether an administrator can deactivate an account ([`Adapter::set_active`]).
+    fn can_deactivate(&self) -> bool {
+        false
+    }
+
+    /// Deactivates (`active` false) or reactivates the test account whose session is `user`,
+    /// as the administrator whose session is `admin`; the evidence, or `None` if the
+    /// application has no such request.
+    fn set_active<'a>(
+        &'a self,
+        t: &'a Target,
+        admin: &'a Credential,
+        user: &'a Credential,
+        active: bool,
+    ) -> Fut<'a, Option<String>>;
 
     /// Signs out every other session of the account using `cred`, keeping `cred`'s; the
     /// evidence of the exchange, or `None` if the application offers no such request.

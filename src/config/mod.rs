@@ -103,6 +103,9 @@ struct FileTarget {
     user: Option<String>,
     email: Option<String>,
     password: Option<String>,
+    /// An administrator's login and password (the deactivation check).
+    admin_user: Option<String>,
+    admin_password: Option<String>,
     insecure_tls: Option<bool>,
     expiry_slack: Option<String>,
     secret_key_base: Option<String>,
@@ -319,6 +322,32 @@ mod tests {
             message: e.to_string(),
         })?;
         Config::from_parts(parsed, &env)
+    }
+
+    /// An administrator is both a login and a password, or neither.
+    #[test]
+    fn an_administrator_needs_login_and_password() {
+        let base = [
+            ("SESSIONDRILL_ROCKETCHAT_URL", "https://chat.example.com/"),
+            ("SESSIONDRILL_ROCKETCHAT_USER", "drill"),
+            ("SESSIONDRILL_ROCKETCHAT_PASSWORD", "pw-pw-pw"),
+        ];
+        let c = load(&base, "").unwrap();
+        assert!(c.targets[0].admin.is_none());
+        let mut both = base.to_vec();
+        both.extend([
+            ("SESSIONDRILL_ROCKETCHAT_ADMIN_USER", "boss"),
+            ("SESSIONDRILL_ROCKETCHAT_ADMIN_PASSWORD", "boss-pw"),
+        ]);
+        let admin = load(&both, "").unwrap().targets[0].admin.clone().unwrap();
+        assert_eq!(admin.login, "boss");
+        let mut half = base.to_vec();
+        half.push(("SESSIONDRILL_ROCKETCHAT_ADMIN_USER", "boss"));
+        let err = load(&half, "").unwrap_err().to_string();
+        assert!(
+            err.contains("SESSIONDRILL_ROCKETCHAT_ADMIN_PASSWORD"),
+            "{err}"
+        );
     }
 
     /// A profile from the file or the environment becomes a target of its own; one

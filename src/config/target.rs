@@ -30,6 +30,9 @@ pub struct TargetConfig {
     /// Where plain-HTTP requests go, to test the redirect; derived from `url` when unset.
     pub http_url: Option<Url>,
     pub account: Account,
+    /// An administrator of the deployment (`_ADMIN_USER`/`_ADMIN_EMAIL`, `_ADMIN_PASSWORD`), for
+    /// the checks where someone else ends the account's sessions (deactivation).
+    pub admin: Option<Account>,
     /// Accept a certificate that is not publicly trusted (self-signed test deployments).
     pub insecure_tls: bool,
     pub expect: Expectations,
@@ -218,6 +221,29 @@ pub(super) fn target_from(
         var: var("URL"),
         missing: var("PASSWORD"),
     })?;
+    let admin_login = env(&var(&format!("ADMIN_{login_key}"))).or(ft.admin_user.clone());
+    let admin = match (
+        admin_login,
+        env(&var("ADMIN_PASSWORD")).or(ft.admin_password.clone()),
+    ) {
+        (Some(login), Some(password)) => Some(Account {
+            login,
+            password: Secret::new(password),
+        }),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ConfigError::Incomplete {
+                var: var(&format!("ADMIN_{login_key}")),
+                missing: var("ADMIN_PASSWORD"),
+            });
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::Incomplete {
+                var: var("ADMIN_PASSWORD"),
+                missing: var(&format!("ADMIN_{login_key}")),
+            });
+        }
+    };
     let http_url = match env(&var("HTTP_URL")).or(ft.http_url) {
         Some(s) => Some(parse_url(&var("HTTP_URL"), &s)?),
         None => None,
@@ -243,6 +269,7 @@ pub(super) fn target_from(
             login,
             password: Secret::new(password),
         },
+        admin,
         insecure_tls,
         expect,
         expiry_slack,

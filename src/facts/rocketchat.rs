@@ -20,6 +20,9 @@ pub const REMOVE_OTHER_TOKENS: &str = "/api/v1/users.removeOtherTokens";
 /// (`Users.removeNonPATLoginTokensExcept`, apps/meteor/app/api/server/v1/users.ts).
 pub const LOGOUT_OTHER_CLIENTS: &str = "/api/v1/users.logoutOtherClients";
 pub const USERS_LOGOUT: &str = "/api/v1/users.logout";
+/// An administrator activates or deactivates a user (`edit-other-user-active-status`);
+/// deactivating calls `Users.unsetLoginTokens` (setUserActiveStatus).
+pub const SET_ACTIVE_STATUS: &str = "/api/v1/users.setActiveStatus";
 /// The web client posts its DDP `login` message here (setting `API_Use_REST_For_DDP_Calls`, default true).
 pub const METHOD_CALL_ANON_LOGIN: &str = "/api/v1/method.callAnon/login";
 pub const INFO: &str = "/api/info";

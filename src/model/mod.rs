@@ -319,6 +319,8 @@ pub struct Credential {
     pub expiry_unread: Option<String>,
     /// When this side obtained it.
     pub obtained_at: DateTime<Utc>,
+    /// The server's `Date` on the answer that handed it out (one-second resolution).
+    pub answered_at: Option<DateTime<Utc>>,
     /// How it fared over each channel when captured (the positive controls).
     pub baselines: BTreeMap<Channel, Baseline>,
     /// The user's own cookies for the application, live: what requests made as the user
@@ -337,6 +339,7 @@ impl Credential {
             expires_at: None,
             expiry_unread: None,
             obtained_at: Utc::now(),
+            answered_at: None,
             baselines: BTreeMap::new(),
             jar: crate::jar::new_live(),
         }

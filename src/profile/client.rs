@@ -429,7 +429,15 @@ impl ProfileClient<'_> {
         }
         let (ok, refused) = (s.success.matches(&r), s.refused.matches(&r));
         match (ok, refused) {
-            (true, false) => self.capture(&r, jar).map(SignedIn::Accepted),
+            (true, false) => self.capture(&r, jar).map(|mut c| {
+                c.answered_at = r
+                    .headers
+                    .get(reqwest::header::DATE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+                    .map(|d| d.with_timezone(&chrono::Utc));
+                SignedIn::Accepted(c)
+            }),
             (false, true) => Ok(SignedIn::Refused(self.masked(&r))),
             (true, true) => anyhow::bail!(
                 "the answer to the sign-in matches both `sign_in.success` and `sign_in.refused`; make them differ: {}",
@@ -736,6 +744,36 @@ impl ProfileClient<'_> {
         self.inside(cred, "sign-out of the other sessions", r, &fill)
             .await
             .map(Some)
+    }
+
+    /// Deactivates (`active` false) or reactivates the test account whose session is
+    /// `user`, as the administrator whose session is `admin`; `None` without `[deactivation]`.
+    pub async fn set_active(
+        &self,
+        admin: &Credential,
+        user: &Credential,
+        active: bool,
+    ) -> anyhow::Result<Option<String>> {
+        let Some(d) = &self.profile.deactivation else {
+            return Ok(None);
+        };
+        let (r, what) = if active {
+            (&d.reactivate, "reactivation")
+        } else {
+            (&d.deactivate, "deactivation")
+        };
+        // The test account's token never goes into an administrator's request.
+        let fill = |v: &str| fill_parts(&v.replace("{token}", ""), user);
+        if let Some(v) = r
+            .json
+            .iter()
+            .chain(r.form.values())
+            .find(|v| fill(v).is_none())
+        {
+            anyhow::bail!("the test account's session lacks a part that `{v}` names");
+        }
+        let fill = |v: &str| fill(v).unwrap_or_default();
+        self.inside(admin, what, r, &fill).await.map(Some)
     }
 
     /// Changes the password inside the session, if the profile can.

@@ -47,6 +47,12 @@ pub fn lacks(profile: &Profile, phrase: &str) -> Option<String> {
             "password change (`[password_change]`)",
         );
     }
+    if phrase.contains("deactivates the account") {
+        return has(
+            profile.deactivation.is_some(),
+            "deactivation of an account by an administrator (`[deactivation]`)",
+        );
+    }
     if phrase.contains("sign out the other sessions") {
         return has(
             profile.sign_out_others.is_some(),

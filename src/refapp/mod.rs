@@ -73,6 +73,9 @@ weaknesses! {
     LogoutKeepsToken = "logout-keeps-token": "signing out leaves the token valid on the server",
     PasswordChangeKeepsSessions = "password-change-keeps-sessions": "a password change leaves other sessions valid",
     PasswordChangeWithoutCurrent = "password-change-without-current": "a password change is accepted whatever current password it carries, or none",
+    DeactivationKeepsSessions = "deactivation-keeps-sessions": "deactivating an account leaves its sessions valid",
+    DeactivationKeepsApiLogins = "deactivation-keeps-api-logins": "deactivating an account ends the web client's sessions but not those signed in through the REST API",
+    DeactivationKeepsRealtime = "deactivation-keeps-realtime": "deactivating an account ends its tokens but leaves its open realtime connections open",
     NoSessionLimit = "no-session-limit": "an account keeps every session it signs in: no cap on sessions per account",
     EndOthersKeepsSessions = "end-others-keeps-sessions": "signing out the other sessions answers success but leaves their tokens valid",
     EndOthersKeepsRealtime = "end-others-keeps-realtime": "signing out the other sessions removes their tokens but leaves their open realtime connections open (Rocket.Chat #20627)",
@@ -197,6 +200,9 @@ impl Weakness {
                     | EndOthersKeepsSessions
                     | EndOthersKeepsRealtime
                     | EndOthersKillsCurrent
+                    | DeactivationKeepsSessions
+                    | DeactivationKeepsApiLogins
+                    | DeactivationKeepsRealtime
             ),
             AppId::RocketChat => !matches!(
                 self,
@@ -294,6 +300,16 @@ pub struct RefOptions {
     pub stores: bool,
     /// Rocket.Chat: `MAX_RESUME_LOGIN_TOKENS` (default 50; `session-cap` makes it 1).
     pub max_sessions: Option<usize>,
+    /// Rocket.Chat: an administrator beside the test user (the deactivation check).
+    pub admin: (String, Secret),
+}
+
+/// The stand-ins' administrator: `drill-admin`, with the test user's password and `-admin`.
+pub fn admin_of(password: &Secret) -> (String, Secret) {
+    (
+        "drill-admin".to_string(),
+        Secret::new(format!("{}-admin", password.expose())),
+    )
 }
 
 impl RefOptions {
@@ -310,7 +326,7 @@ impl RefOptions {
             https_port: 0,
             http_port: 0,
             login: login.to_string(),
-            password,
+            password: password.clone(),
             secret_key_base: None,
             throttle_loopback: false,
             throttle_period: None,
@@ -318,6 +334,7 @@ impl RefOptions {
             ledger: Ledger::default(),
             stores: false,
             max_sessions: None,
+            admin: admin_of(&password),
         }
     }
 

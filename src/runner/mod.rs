@@ -168,6 +168,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         out_dir: opts.out_dir.clone(),
         masker: masker.clone(),
         restorations: Default::default(),
+        reactivations: Default::default(),
         evidence: Mutex::new(BTreeMap::new()),
         extras: Mutex::new(BTreeMap::new()),
         progress: opts.progress,
@@ -264,7 +265,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
             r = &mut execution => r,
             () = interrupted() => {
                 drop(execution);
-                eprintln!("\ninterrupted: restoring changed passwords and closing browsers…");
+                eprintln!("\ninterrupted: restoring changed accounts and closing browsers…");
                 for r in ctx.restore_all(Duration::from_secs(20)).await {
                     match r { Ok(m) | Err(m) => eprintln!("  {m}") }
                 }

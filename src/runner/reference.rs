@@ -81,6 +81,11 @@ pub async fn start_one(
 ) -> anyhow::Result<(RefApp, TargetConfig)> {
     let mut opts = opts;
     let (app, login, password) = (opts.app, opts.login.clone(), opts.password.clone());
+    // Only Rocket.Chat's stand-in has an administrator (Chatwoot has no deactivation).
+    let admin = (app == AppId::RocketChat).then(|| Account {
+        login: opts.admin.0.clone(),
+        password: opts.admin.1.clone(),
+    });
     // The suite is told the stand-in's secret, as a user may tell it their deployment's.
     if app == AppId::Chatwoot && opts.secret_key_base.is_none() {
         opts.secret_key_base = Some(crate::secret::random_hex(64));
@@ -98,6 +103,7 @@ pub async fn start_one(
         url: r.https_url.clone(),
         http_url: Some(r.http_url.clone()),
         account: Account { login, password },
+        admin,
         insecure_tls: true,
         expect,
         expiry_slack: Some(SWEEP),

@@ -341,6 +341,8 @@ pub struct RunContext {
     pub out_dir: PathBuf,
     pub masker: Masker,
     pub restorations: Restorations,
+    /// Deactivated accounts to reactivate.
+    pub reactivations: super::reactivations::Reactivations,
     /// Evidence per scenario (feature path, line), written by the after hook.
     pub evidence: Mutex<BTreeMap<(String, usize), Vec<String>>>,
     /// Screenshot, page HTML and cookies per scenario, for the evidence report.
@@ -475,11 +477,13 @@ impl RunContext {
         }
     }
 
-    /// Restores every pending password change (end of run, Ctrl-C), within `limit`.
+    /// Reactivates every deactivated account and restores every pending password change
+    /// (end of run, Ctrl-C), within `limit`.
     pub async fn restore_all(&self, limit: Duration) -> Vec<Result<String, String>> {
         let pending = self.restorations.take_all();
         let work = async {
-            let mut out = Vec::new();
+            // An account must be active again before its password can be changed back.
+            let mut out = self.reactivate_all().await;
             for r in &pending {
                 out.push(self.restore(r).await);
             }

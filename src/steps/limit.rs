@@ -10,6 +10,7 @@ use super::session::api_sign_in;
 use super::world::{Failure, StepResult, World};
 use super::{Kind, StepDef};
 use crate::apps::ApiSignIn;
+use crate::duration::human;
 use crate::model::Channel;
 
 /// Sessions signed in to report how many an account holds when no limit is declared.
@@ -26,6 +27,11 @@ pub async fn sign_in_past_limit(w: &mut World, _c: &Context) -> StepResult {
         return Err(Failure::no_baseline("the API", &r.evidence));
     }
     w.note(format!("session 1 signed in and accepted: {}", r.evidence));
+    // Expiry must not pass for the limit: the first session is used after every sign-in
+    // (never idle), and the whole run must end well before its lifetime.
+    let expect = t.target.config.expect;
+    let born = std::time::Instant::now();
+    let mut used = born;
     let mut outcome = None;
     for i in 2..=bound {
         let account = t.target.config.account.clone();
@@ -50,6 +56,20 @@ pub async fn sign_in_past_limit(w: &mut World, _c: &Context) -> StepResult {
         }
         let r = a.accepts(&t.target, &first).await?;
         if !r.accepted {
+            let (age, idle) = (born.elapsed(), used.elapsed());
+            if age + expect.grace >= expect.max_lifetime
+                || idle + expect.grace >= expect.idle_timeout
+            {
+                return Err(Failure::Infra(format!(
+                    "session 1 was refused after sign-in {i}, {} after it signed in and {} after its last use: \
+                     that is within the grace of the expected lifetime ({}) or idle timeout ({}), so expiry may \
+                     explain the refusal as well as the limit",
+                    human(age),
+                    human(idle),
+                    human(expect.max_lifetime),
+                    human(expect.idle_timeout)
+                )));
+            }
             w.note(format!(
                 "session 1 refused right after sign-in {i}: {}",
                 r.evidence
@@ -60,6 +80,7 @@ pub async fn sign_in_past_limit(w: &mut World, _c: &Context) -> StepResult {
             });
             break;
         }
+        used = std::time::Instant::now();
     }
     let Some(limit) = declared else {
         let held = match &outcome {

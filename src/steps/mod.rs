@@ -36,11 +36,14 @@ pub mod bruteforce;
 pub mod budget;
 pub mod context;
 pub mod cookies;
+pub mod deactivation;
 pub mod expiry;
 pub mod limit;
 pub mod limited;
 pub mod others;
 pub mod password;
+pub mod reactivation;
+pub mod reactivations;
 pub mod regeneration;
 pub mod server_side;
 pub mod session;
@@ -147,6 +150,7 @@ pub static STEPS: LazyLock<Vec<&'static StepDef>> = LazyLock::new(|| {
         regeneration::STEPS,
         password::STEPS,
         others::STEPS,
+        deactivation::STEPS,
         limit::STEPS,
         expiry::STEPS,
         transport::STEPS,

@@ -11,13 +11,57 @@ use super::{Kind, StepDef};
 use crate::model::Channel;
 use crate::secret::Secret;
 
+/// Pairs of sign-ins taken to find one answered within one server second.
+const PAIRS: usize = 10;
+
+/// Two sign-ins answered within the same second of the server's `Date`: only then can a
+/// token made from the time and the user alone (a signed cookie of the session data and a
+/// timestamp) not differ by its time, so only such a pair can earn a pass. A pair with
+/// equal tokens is judged at once; otherwise pairs are taken until one falls within a
+/// second (a condition of the measurement, not a retry of a verdict).
 pub async fn sign_in_twice(w: &mut World, _c: &Context) -> StepResult {
-    for role in ["sign-in 1", "sign-in 2"] {
-        let cred = api_sign_in(w).await?;
-        w.note(format!("{role}: {cred}"));
-        w.capture_session(role, cred).await?;
+    let mut apart = Vec::new();
+    for pair in 1..=PAIRS {
+        let first = api_sign_in(w).await?;
+        let second = api_sign_in(w).await?;
+        let same_second = match (first.answered_at, second.answered_at) {
+            (Some(a), Some(b)) => Some(a == b),
+            _ => None,
+        };
+        if first.token == second.token || same_second != Some(false) {
+            match same_second {
+                Some(_) => w.note(format!(
+                    "pair {pair}: both sign-ins answered within one server second ({})",
+                    first
+                        .answered_at
+                        .map(|d| d.to_rfc2822())
+                        .unwrap_or_default()
+                )),
+                None => w.note(
+                    "the sign-in answers carry no Date, so a token made from the time alone \
+                     cannot be told apart from a random one by this pair",
+                ),
+            }
+            for (role, cred) in [("sign-in 1", first), ("sign-in 2", second)] {
+                w.note(format!("{role}: {cred}"));
+                w.capture_session(role, cred).await?;
+            }
+            return Ok(());
+        }
+        apart.push(format!(
+            "{} s",
+            (second.answered_at.unwrap_or_default() - first.answered_at.unwrap_or_default())
+                .num_seconds()
+        ));
+        w.keep_session(&format!("sign-in pair {pair} a"), first);
+        w.keep_session(&format!("sign-in pair {pair} b"), second);
     }
-    Ok(())
+    Err(Failure::Infra(format!(
+        "no two sign-ins of {PAIRS} pairs were answered within the same second of the server's Date \
+         (apart by {}): a token made from the time alone would differ by its time, so different \
+         tokens prove nothing; the sign-ins are too slow to judge",
+        apart.join(", ")
+    )))
 }
 
 pub async fn two_sign_ins_differ(w: &mut World, _c: &Context) -> StepResult {

@@ -111,6 +111,8 @@ pub struct World {
     /// The session id the login page issued before sign-in, once judged replaced.
     pub issued: Option<Secret>,
     pub restore_id: Option<u64>,
+    /// A deactivation to undo at the scenario's end.
+    pub reactivate_id: Option<u64>,
     /// What signing in past the account's session limit did.
     pub limit: Option<super::limited::LimitOutcome>,
     /// Password changes sent with a wrong or no current password: the session that sent
@@ -433,6 +435,18 @@ impl World {
     /// browsers and sockets, sign out what it created, and hand over the evidence.
     pub async fn finish(&mut self, failed: bool) {
         let Some(ctx) = self.ctx.clone() else { return };
+        if let Some(id) = self.reactivate_id.take()
+            && let Some(pending) = ctx.reactivations.take(id)
+        {
+            match ctx.reactivate(&pending).await {
+                Ok(what) => self.note(what),
+                Err(what) => {
+                    ctx.progress(&what);
+                    ctx.restorations.record_failure(&what);
+                    self.note(format!("{}{what}", super::context::RESTORE_FAILED));
+                }
+            }
+        }
         if let Some(id) = self.restore_id.take()
             && let Some(pending) = ctx.restorations.take(id)
         {

@@ -55,6 +55,8 @@ const ISSUED: &str = "issued-id-replaced";
 pub const NOT_OFFERED: &[(AppId, &str)] = &[
     // Chatwoot 4.9.1 has no "sign out other sessions" (profiles/chatwoot.toml).
     (AppId::Chatwoot, "end-other-sessions"),
+    // Chatwoot has no deactivation of a user (removing an agent from an account is not one).
+    (AppId::Chatwoot, "deactivation-ends-sessions"),
 ];
 
 /// Weaknesses both reference targets have.
@@ -239,8 +241,8 @@ pub const SHARED: &[Case] = &[
     },
     Case {
         weakness: "realtime-outlives-session",
-        // Chatwoot offers no sign-out of the other sessions (NOT_OFFERED).
-        tags: "@logout or @idle or @password or (@others and @rocketchat)",
+        // Chatwoot offers no sign-out of the other sessions nor a deactivation (NOT_OFFERED).
+        tags: "@logout or @idle or @password or ((@others or @deactivation) and @rocketchat)",
         fails: &[
             e(
                 "logout-ui",
@@ -264,6 +266,11 @@ pub const SHARED: &[Case] = &[
             ),
             e(
                 "end-other-sessions",
+                "resuming the second session over the realtime channel is rejected",
+                REALTIME_STILL,
+            ),
+            e(
+                "deactivation-ends-sessions",
                 "resuming the second session over the realtime channel is rejected",
                 REALTIME_STILL,
             ),
@@ -518,6 +525,33 @@ pub const CONSOLE: &[Case] = &[
 ];
 
 pub const ROCKETCHAT_ONLY: &[Case] = &[
+    Case {
+        weakness: "deactivation-keeps-sessions",
+        tags: "@deactivation",
+        fails: &[e(
+            "deactivation-ends-sessions",
+            "the browser session is rejected by the API",
+            STILL_ACCEPTED,
+        )],
+    },
+    Case {
+        weakness: "deactivation-keeps-api-logins",
+        tags: "@deactivation",
+        fails: &[e(
+            "deactivation-ends-sessions",
+            "the second session is rejected by the API",
+            STILL_ACCEPTED,
+        )],
+    },
+    Case {
+        weakness: "deactivation-keeps-realtime",
+        tags: "@deactivation",
+        fails: &[e(
+            "deactivation-ends-sessions",
+            "the realtime connection of the second session is closed",
+            "the realtime connection of the second session is still open * later: it keeps receiving events",
+        )],
+    },
     Case {
         weakness: "end-others-keeps-sessions",
         tags: "@others",

@@ -473,6 +473,20 @@ impl Adapter for ProfileAdapter {
         })
     }
 
+    fn can_deactivate(&self) -> bool {
+        self.profile.deactivation.is_some()
+    }
+
+    fn set_active<'a>(
+        &'a self,
+        t: &'a Target,
+        admin: &'a Credential,
+        user: &'a Credential,
+        active: bool,
+    ) -> Fut<'a, Option<String>> {
+        Box::pin(async move { self.client(t).set_active(admin, user, active).await })
+    }
+
     fn sign_out_others<'a>(
         &'a self,
         t: &'a Target,

@@ -222,6 +222,33 @@ impl Profile {
         if let Some(o) = &self.sign_out_others {
             v.token_request("sign_out_others.request", &o.request)?;
         }
+        if let Some(d) = &self.deactivation {
+            for (key, r) in [
+                ("deactivation.deactivate", &d.deactivate),
+                ("deactivation.reactivate", &d.reactivate),
+            ] {
+                for value in r.json.iter().chain(r.form.values()) {
+                    if let Some(unknown) = self.placeholders_known(value) {
+                        return Err(v.invalid(
+                            key,
+                            &format!(
+                                "placeholders naming a part in `credential.parts` (the test account's), not {{{unknown}}}"
+                            ),
+                            value,
+                        ));
+                    }
+                }
+                let names: Vec<&str> = self.credential.parts.keys().map(String::as_str).collect();
+                v.method(&format!("{key}.method"), &r.method)?;
+                v.path(&format!("{key}.path"), &r.path)?;
+                if let Some(j) = &r.json {
+                    v.require(r.form.is_empty(), key, "`form` or `json`, not both", "")?;
+                    v.json_template(&format!("{key}.json"), j, &names)?;
+                }
+                v.csrf(&format!("{key}.csrf"), r.csrf.as_ref())?;
+                v.matcher(&format!("{key}.success"), &r.success)?;
+            }
+        }
         for (i, p) in self.password_change_also.iter().enumerate() {
             let key = format!("password_change_also[{i}]");
             v.require(

@@ -14,7 +14,9 @@ pub use plugins::{
     PAGE_PLUGINS, PASSWORD_PROOFS, Plugins, REALTIME_PLUGINS, Realtime, SERVER_SESSION_PLUGINS,
     ServerSession,
 };
-pub use requests::{PasswordChange, Request, SignOut, SignOutOthers, TokenLink, Validity};
+pub use requests::{
+    Deactivation, PasswordChange, Request, SignOut, SignOutOthers, TokenLink, Validity,
+};
 pub use sign_in::{Lockout, LoginPage, SignIn, SignedIn, Throttle, Unusable};
 
 use std::collections::BTreeMap;
@@ -60,6 +62,9 @@ pub struct Profile {
     /// session of the account and keeps this one.
     #[serde(default)]
     pub sign_out_others: Option<SignOutOthers>,
+    /// An administrator deactivates (and reactivates) the test account.
+    #[serde(default)]
+    pub deactivation: Option<Deactivation>,
     #[serde(default)]
     pub token_link: Option<TokenLink>,
     #[serde(default)]

@@ -1,5 +1,5 @@
-//! `[valid]`, `[sign_out]`, `[password_change]`, `[sign_out_others]`, `[token_link]`:
-//! requests made with a credential.
+//! `[valid]`, `[sign_out]`, `[password_change]`, `[sign_out_others]`, `[deactivation]`,
+//! `[token_link]`: requests made with a credential.
 
 use std::collections::BTreeMap;
 
@@ -44,6 +44,16 @@ pub struct Request {
 /// The password change: a request inside the session whose `form` or `json` has `{old}`
 /// and `{new}`.
 pub type PasswordChange = Request;
+
+/// An administrator's requests that deactivate and reactivate the test account; made with
+/// the administrator's credential, their `json` or `form` may name the test account's
+/// credential parts (`{user_id}`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deactivation {
+    pub deactivate: Request,
+    pub reactivate: Request,
+}
 
 /// Signing out every other session of the account, keeping the caller's.
 #[derive(Debug, Clone, Deserialize)]

@@ -208,6 +208,9 @@ impl Behaviour {
             | LogoutSignsInAgain
             | EndOthersKeepsSessions
             | EndOthersKeepsRealtime
+            | DeactivationKeepsSessions
+            | DeactivationKeepsApiLogins
+            | DeactivationKeepsRealtime
             | EndOthersKillsCurrent => {}
             NoLoginThrottle => {
                 self.lockable = None;

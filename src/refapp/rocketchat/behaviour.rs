@@ -218,6 +218,9 @@ impl Behaviour {
             | PasswordChangeWithoutCurrent
             | EndOthersKeepsSessions
             | EndOthersKeepsRealtime
+            | DeactivationKeepsSessions
+            | DeactivationKeepsApiLogins
+            | DeactivationKeepsRealtime
             | EndOthersKillsCurrent
             | LoginStoresNothing
             | SilentLoginError

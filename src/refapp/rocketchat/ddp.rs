@@ -70,7 +70,7 @@ pub fn meteor_login(
     }
     state
         .store
-        .password_login(login, digest, planted, client)
+        .password_login(login, digest, planted, client, false)
         .map(|s| (s, "password"))
         .map_err(|e| match e {
             LoginError::BlockedForUser => meteor_error(

@@ -31,6 +31,12 @@ pub async fn start(opts: RefOptions) -> anyhow::Result<RefApp> {
     let store = Arc::new(Store::new(behaviour.clone()));
     let email = format!("{}@{}", opts.login, opts.host);
     store.add_user(&opts.login, &email, opts.password.expose());
+    let (admin, admin_password) = &opts.admin;
+    store.add_admin(
+        admin,
+        &format!("{admin}@{}", opts.host),
+        admin_password.expose(),
+    );
 
     let (https, http) = super::serve::bind(&opts).await?;
     let http_addr = http.local_addr()?;
@@ -89,6 +95,7 @@ fn app(state: AppState) -> Router {
             post(rest::logout_other_clients),
         )
         .route(facts::USERS_LOGOUT, post(rest::users_logout))
+        .route(facts::SET_ACTIVE_STATUS, post(rest::set_active_status))
         .route(facts::METHOD_CALL_ANON_LOGIN, post(rest::call_anon_login))
         .route(facts::INFO, get(rest::info))
         .route(facts::HEALTH, get(rest::health))

@@ -59,7 +59,7 @@ pub fn me_json(u: &User) -> Value {
         "email": u.email,
         "status": "online",
         "statusConnection": "online",
-        "active": true,
+        "active": u.is_active(),
         "roles": ["user"],
         "services": {"password": {"exists": true}},
         "requirePasswordChange": false,
@@ -114,6 +114,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Byte
                 &digest,
                 cookie_token(&headers).as_deref(),
                 &crate::refapp::lockout::claimed_address(&headers),
+                true,
             )
             .map_err(|e| match e {
                 LoginError::BlockedForUser => login_error(
@@ -333,6 +334,45 @@ pub async fn logout_other_clients(State(state): State<AppState>, headers: Header
         StatusCode::OK,
         json!({"token": token, "tokenExpires": expires.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "success": true}),
     )
+}
+
+/// `POST /api/v1/users.setActiveStatus` `{userId, activeStatus}`: an administrator
+/// (`edit-other-user-active-status`) activates or deactivates a user; deactivating unsets
+/// the user's login tokens (`setUserActiveStatus`, `Users.unsetLoginTokens`).
+pub async fn set_active_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some((caller, _)) = authenticate(&state, &headers) else {
+        return not_logged_in();
+    };
+    if !state.store.is_admin(&caller.id) {
+        return reply(
+            StatusCode::FORBIDDEN,
+            json!({"success": false, "error": "User does not have the permissions required for this action [error-unauthorized]"}),
+        );
+    }
+    let obj = crate::refapp::serve::body_object(&headers, &body);
+    let (Some(user_id), Some(active)) = (
+        obj.get("userId").and_then(Value::as_str),
+        obj.get("activeStatus").and_then(Value::as_bool),
+    ) else {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"success": false, "error": "must have required property 'userId' and 'activeStatus' [invalid-params]"}),
+        );
+    };
+    match state.store.set_active(user_id, active) {
+        Some(active) => reply(
+            StatusCode::OK,
+            json!({"user": {"_id": user_id, "active": active}, "success": true}),
+        ),
+        None => reply(
+            StatusCode::BAD_REQUEST,
+            json!({"success": false, "error": "Invalid user [error-invalid-user]"}),
+        ),
+    }
 }
 
 /// `POST /api/v1/users.logout`: unsets all tokens of the caller (another user needs a permission).

@@ -31,6 +31,8 @@ struct StoredToken {
     last_used: Instant,
     /// Set for the `login-issues-dead-token` weakness: expired from birth.
     dead: bool,
+    /// Issued by `POST /api/v1/login` (not the web client's DDP login).
+    rest_login: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -45,6 +47,16 @@ pub struct User {
     last_plain: Option<String>,
     /// Digests of earlier passwords (`password-history`).
     history: Vec<String>,
+    /// `users.setActiveStatus`: a deactivated user cannot sign in.
+    active: bool,
+    /// May deactivate others (`edit-other-user-active-status`).
+    admin: bool,
+}
+
+impl User {
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
 }
 
 /// A token issued or resumed, as the client is told.
@@ -147,8 +159,46 @@ impl Store {
             tokens: Vec::new(),
             last_plain: None,
             history: Vec::new(),
+            active: true,
+            admin: false,
         });
         id
+    }
+
+    /// An administrator (`edit-other-user-active-status`), beside the test user.
+    pub fn add_admin(&self, username: &str, email: &str, password: &str) -> String {
+        // The administrator's name is never printed either (the leak tests look for it).
+        self.behaviour.ledger.record(username);
+        let id = self.add_user(username, email, password);
+        if let Some(u) = self.lock().iter_mut().find(|u| u.id == id) {
+            u.admin = true;
+        }
+        id
+    }
+
+    pub fn is_admin(&self, user_id: &str) -> bool {
+        self.lock().iter().any(|u| u.id == user_id && u.admin)
+    }
+
+    /// `setUserActiveStatus`: deactivating unsets every login token of the user
+    /// (`Users.unsetLoginTokens`) and so closes its sockets. `None` for an unknown user.
+    /// Weakened, tokens stay (`deactivation-keeps-sessions`), only the web client's go
+    /// (`deactivation-keeps-api-logins`), or sockets stay open (`deactivation-keeps-realtime`).
+    pub fn set_active(&self, user_id: &str, active: bool) -> Option<bool> {
+        {
+            let mut users = self.lock();
+            let u = users.iter_mut().find(|u| u.id == user_id)?;
+            u.active = active;
+        }
+        let b = &self.behaviour;
+        if !active && !b.has(Weakness::DeactivationKeepsSessions) {
+            let api_kept = b.has(Weakness::DeactivationKeepsApiLogins);
+            let gone = self.retain(user_id, |t| api_kept && t.rest_login);
+            if !b.has(Weakness::DeactivationKeepsRealtime) {
+                self.notify(gone);
+            }
+        }
+        Some(active)
     }
 
     /// A new session for a user, without a password (`logout-signs-in-again`).
@@ -162,6 +212,7 @@ impl Store {
             when: Utc::now(),
             last_used: Instant::now(),
             dead: false,
+            rest_login: false,
         });
         drop(users);
         self.behaviour.ledger.record(&token);
@@ -204,6 +255,7 @@ impl Store {
         digest: &str,
         planted: Option<&str>,
         client: &str,
+        rest_login: bool,
     ) -> Result<Session, LoginError> {
         let b = &self.behaviour;
         let (by_user, by_ip) = (format!("user:{login}"), format!("ip:{client}"));
@@ -218,7 +270,7 @@ impl Store {
         {
             return Err(LoginError::BlockedForIp);
         }
-        let result = self.check_password(login, digest, planted);
+        let result = self.check_password(login, digest, planted, rest_login);
         for (policy, key) in [(&b.block_by_user, &by_user), (&b.block_by_ip, &by_ip)] {
             match (policy, &result) {
                 (None, _) => {}
@@ -234,6 +286,7 @@ impl Store {
         login: &str,
         digest: &str,
         planted: Option<&str>,
+        rest_login: bool,
     ) -> Result<Session, LoginError> {
         let mut users = self.lock();
         let user = users
@@ -241,6 +294,10 @@ impl Store {
             .find(|u| u.username == login || u.email.eq_ignore_ascii_case(login))
             .ok_or(LoginError::UserNotFound)?;
         if user.digest != digest.to_ascii_lowercase() && !self.behaviour.accept_wrong_password {
+            return Err(LoginError::IncorrectPassword);
+        }
+        // validateLoginAttempt refuses a deactivated user; Meteor 3 answers it as any failure.
+        if !user.active {
             return Err(LoginError::IncorrectPassword);
         }
         let reused = if self.behaviour.rotate_at_login {
@@ -270,6 +327,7 @@ impl Store {
                     when: now,
                     last_used: Instant::now(),
                     dead: self.behaviour.dead_token_at_login,
+                    rest_login,
                 };
                 user.tokens.push(t.clone());
                 // MAX_RESUME_LOGIN_TOKENS: drop the oldest beyond the cap.
@@ -293,6 +351,7 @@ impl Store {
                 when: now,
                 last_used: Instant::now(),
                 dead: false,
+                rest_login,
             });
         }
         let session = Session {
