@@ -9,22 +9,47 @@ use super::capture;
 use super::world::{Failure, StepResult, World};
 use super::{Kind, StepDef};
 use crate::apps::ApiSignIn;
+use crate::model::Credential;
+use crate::secret::Secret;
 
-pub async fn change_password(w: &mut World, c: &Context) -> StepResult {
+/// A change about to be made with the `role` session, registered for restoring first:
+/// the session, the original password and the new one.
+struct Change {
+    role: String,
+    cred: Credential,
+    original: Secret,
+    temporary: Secret,
+}
+
+fn register_change(w: &mut World, c: &Context) -> Result<Change, Failure> {
     let role = capture(c, 1).unwrap_or("browser").to_string();
     let (t, a) = (w.rt()?.clone(), w.adapter()?);
-    let ctx = w.ctx()?.clone();
     let cred = w.session(&role)?.clone();
     let original = t.target.config.account.password.clone();
     let temporary = a.new_password();
     t.target.masker.register(&temporary);
-    let id = ctx.restorations.register(
+    w.restore_id = Some(w.ctx()?.restorations.register(
         t.app(),
         original.clone(),
         temporary.clone(),
         Some(cred.clone()),
-    );
-    w.restore_id = Some(id);
+    ));
+    Ok(Change {
+        role,
+        cred,
+        original,
+        temporary,
+    })
+}
+
+pub async fn change_password(w: &mut World, c: &Context) -> StepResult {
+    let Change {
+        role,
+        cred,
+        original,
+        temporary,
+    } = register_change(w, c)?;
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
     match a
         .change_password(&t.target, &cred, &original, &temporary)
         .await
@@ -45,21 +70,16 @@ pub async fn change_password(w: &mut World, c: &Context) -> StepResult {
 /// Sends every password change the application has with a wrong current password (or
 /// none, where a request carries none), each to a new password registered for restoring.
 pub async fn change_password_wrongly(w: &mut World, c: &Context) -> StepResult {
-    let role = capture(c, 1).unwrap_or("browser").to_string();
-    let (t, a) = (w.rt()?.clone(), w.adapter()?);
-    let ctx = w.ctx()?.clone();
-    let cred = w.session(&role)?.clone();
-    let original = t.target.config.account.password.clone();
-    let temporary = a.new_password();
-    let wrong = a.new_password();
-    t.target.masker.register(&temporary);
-    t.target.masker.register(&wrong);
     // Registered first: a change accepted here is undone like any other.
-    w.restore_id =
-        Some(
-            ctx.restorations
-                .register(t.app(), original, temporary.clone(), Some(cred.clone())),
-        );
+    let Change {
+        role,
+        cred,
+        temporary,
+        ..
+    } = register_change(w, c)?;
+    let (t, a) = (w.rt()?.clone(), w.adapter()?);
+    let wrong = a.new_password();
+    t.target.masker.register(&wrong);
     match a
         .change_password_wrongly(&t.target, &cred, &wrong, &temporary)
         .await

@@ -339,18 +339,7 @@ pub async fn update_profile(
             StatusCode::UNPROCESSABLE_ENTITY,
             json!({"error": facts::MSG_BAD_CURRENT_PASSWORD}),
         ),
-        Ok(survived) => {
-            let user = state
-                .store
-                .user(a.user.id)
-                .unwrap_or_else(|| a.user.clone());
-            let mut resp = reply(StatusCode::OK, user_json(&user, &user.pubsub_token));
-            // No auth headers when the caller's own token was among those removed.
-            if survived {
-                echo(&mut resp, &a);
-            }
-            resp
-        }
+        Ok(survived) => changed(&state, &a, survived, |user| user),
     }
 }
 
@@ -400,19 +389,30 @@ pub async fn account_update(
         .change_password(a.user.id, &a.client, current.as_deref(), &new)
     {
         Err(super::store::WrongCurrentPassword) => invalid("is invalid"),
-        Ok(survived) => {
-            let user = state
-                .store
-                .user(a.user.id)
-                .unwrap_or_else(|| a.user.clone());
-            let mut resp = reply(
-                StatusCode::OK,
-                json!({"status": "success", "data": user_json(&user, &user.pubsub_token)}),
-            );
-            if survived {
-                echo(&mut resp, &a);
-            }
-            resp
-        }
+        Ok(survived) => changed(
+            &state,
+            &a,
+            survived,
+            |user| json!({"status": "success", "data": user}),
+        ),
     }
+}
+
+/// The answer to a password change: the user as it is now, in `wrap`'s shape, with the
+/// auth headers only when the caller's own token survived the change.
+fn changed(
+    state: &AppState,
+    a: &Authed,
+    survived: bool,
+    wrap: impl FnOnce(Value) -> Value,
+) -> Response {
+    let user = state
+        .store
+        .user(a.user.id)
+        .unwrap_or_else(|| a.user.clone());
+    let mut resp = reply(StatusCode::OK, wrap(user_json(&user, &user.pubsub_token)));
+    if survived {
+        echo(&mut resp, a);
+    }
+    resp
 }
