@@ -34,9 +34,10 @@ pub async fn sign_in_past_limit(w: &mut World, _c: &Context) -> StepResult {
     let mut used = born;
     let mut outcome = None;
     for i in 2..=bound {
-        let account = t.target.config.account.clone();
         match t
-            .api_sign_in(w.watch_id(), &account.password, &|m| w.report(m))
+            .api_sign_in(w.watch_id(), &t.target.config.account.password, &|m| {
+                w.report(m)
+            })
             .await?
         {
             ApiSignIn::SignedIn(cred) => w.keep_session(&format!("limit {i}"), cred),

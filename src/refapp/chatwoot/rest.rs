@@ -290,10 +290,7 @@ pub async fn profile(State(state): State<AppState>, headers: HeaderMap) -> Respo
             echo(&mut resp, &a);
             resp
         }
-        None => reply(
-            StatusCode::UNAUTHORIZED,
-            json!({"errors": [facts::MSG_AUTHENTICATE_ERROR]}),
-        ),
+        None => not_signed_in(),
     }
 }
 
@@ -304,10 +301,7 @@ pub async fn update_profile(
     body: Bytes,
 ) -> Response {
     let Some(a) = authenticate(&state, &headers) else {
-        return reply(
-            StatusCode::UNAUTHORIZED,
-            json!({"errors": [facts::MSG_AUTHENTICATE_ERROR]}),
-        );
+        return not_signed_in();
     };
     let obj = crate::refapp::serve::body_object(&headers, &body);
     let p = obj.get("profile").cloned().unwrap_or(Value::Null);
@@ -352,10 +346,7 @@ pub async fn account_update(
     body: Bytes,
 ) -> Response {
     let Some(a) = authenticate(&state, &headers) else {
-        return reply(
-            StatusCode::UNAUTHORIZED,
-            json!({"errors": [facts::MSG_AUTHENTICATE_ERROR]}),
-        );
+        return not_signed_in();
     };
     let obj = crate::refapp::serve::body_object(&headers, &body);
     let field = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
@@ -415,4 +406,12 @@ fn changed(
         echo(&mut resp, a);
     }
     resp
+}
+
+/// Devise's answer to a request without a valid session.
+fn not_signed_in() -> Response {
+    reply(
+        StatusCode::UNAUTHORIZED,
+        json!({"errors": [facts::MSG_AUTHENTICATE_ERROR]}),
+    )
 }
